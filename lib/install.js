@@ -1,0 +1,58 @@
+'use strict'
+
+const { createEnvProxy } = require('./proxy')
+const { load } = require('./binding')
+const { restrictChildren } = require('./children')
+
+function warn(message) {
+  process.stderr.write(`ragnos-vault: warn: ${message}\n`)
+}
+
+function startNative(native, realEnv) {
+  return native.start({
+    env: Object.assign({}, realEnv),
+    cwd: process.cwd(),
+    script: process.argv[1] || undefined
+  })
+}
+
+function install() {
+  const realEnv = process.env
+  let native
+  try {
+    native = load()
+  } catch (error) {
+    const reason = String(error && error.message).split('\n')[0]
+    warn(`native addon failed to load (${reason}); serving environment values`)
+    return createApi(null, realEnv)
+  }
+
+  const result = startNative(native, realEnv)
+  if (result.exitCode != null) process.exit(result.exitCode)
+  for (const name of result.scrub) delete realEnv[name]
+  if (!result.active) return createApi(native, realEnv)
+
+  const proxy = createEnvProxy(realEnv, native)
+  process.env = proxy
+  if (result.childrenEnvOnly) restrictChildren(realEnv)
+  return createApi(native, realEnv, proxy, result.mode)
+}
+
+function createApi(native, realEnv, proxy, mode) {
+  return {
+    status() {
+      return {
+        active: proxy !== undefined && process.env === proxy,
+        mode: mode || 'off'
+      }
+    },
+    settings() {
+      return native ? JSON.parse(native.settingsJson()) : null
+    },
+    uninstall() {
+      if (proxy !== undefined && process.env === proxy) process.env = realEnv
+    }
+  }
+}
+
+module.exports = { install }

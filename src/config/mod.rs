@@ -1,0 +1,281 @@
+//! Settings from defaults, the JSON config file, then environment variables
+//! (each later source wins). Validation errors name the field and where its
+//! value came from.
+
+mod credentials;
+mod file;
+mod source;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+pub use credentials::{parse_address, Secret, VaultSettings, CREDENTIAL_VARS};
+pub use source::parse_bool;
+
+use crate::error::Error;
+use source::Sources;
+
+/// Where a key's value comes from, rollout stage by stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+  Off,
+  Shadow,
+  Dual,
+  Vault,
+}
+
+impl Mode {
+  pub fn as_str(self) -> &'static str {
+    match self {
+      Mode::Off => "off",
+      Mode::Shadow => "shadow",
+      Mode::Dual => "dual",
+      Mode::Vault => "vault",
+    }
+  }
+
+  fn parse(text: &str) -> Mode {
+    match text {
+      "shadow" => Mode::Shadow,
+      "dual" => Mode::Dual,
+      "vault" => Mode::Vault,
+      _ => Mode::Off,
+    }
+  }
+}
+
+/// Whether children spawned with the default environment receive values
+/// served from Vault (`inherit`) or only the real environment (`env-only`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Children {
+  Inherit,
+  EnvOnly,
+}
+
+/// The preloader's effective settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+  pub mode: Mode,
+  pub canary_percent: f64,
+  pub canary_salt: String,
+  pub app: String,
+  pub kv_mount: String,
+  /// Search paths with `{app}` already replaced.
+  pub search_paths: Vec<String>,
+  pub include: Vec<String>,
+  pub exclude: Vec<String>,
+  /// Mapping table: environment key to `path#field`.
+  pub secrets: BTreeMap<String, String>,
+  pub startup_timeout_ms: u64,
+  pub request_timeout_ms: u64,
+  pub cache_ttl_ms: u64,
+  pub max_stale_ms: u64,
+  pub strict: bool,
+  pub log_level: String,
+  pub children: Children,
+  pub scrub_credentials: bool,
+  /// `None` when no Vault address is configured: nothing is managed then.
+  pub vault: Option<VaultSettings>,
+  /// The config file that was read, or empty.
+  pub config_file: String,
+}
+
+/// What the program looks like to the settings loader.
+pub struct Context<'a> {
+  pub env: &'a HashMap<String, String>,
+  pub cwd: PathBuf,
+  pub script: Option<PathBuf>,
+}
+
+pub const DEFAULT_INCLUDE: &[&str] = &[
+  "*_API_KEY",
+  "*_SECRET",
+  "*_TOKEN",
+  "*_PASSWORD",
+  "DATABASE_URL",
+  "REDIS_URL",
+];
+const DEFAULT_SEARCH_PATHS: &[&str] = &["mcp/{app}", "mcp/shared"];
+const MODES: &[&str] = &["off", "shadow", "dual", "vault"];
+const LOG_LEVELS: &[&str] = &["off", "error", "warn", "info", "debug", "trace"];
+
+/// Reads the log level alone, before anything else can fail, so that the
+/// errors of the other settings are reported at the level the user asked.
+pub fn log_level(env: &HashMap<String, String>) -> String {
+  env
+    .get("RAGNOS_VAULT_LOG")
+    .map(|v| v.trim().to_ascii_lowercase())
+    .filter(|v| LOG_LEVELS.contains(&v.as_str()))
+    .unwrap_or_else(|| "warn".into())
+}
+
+/// Loads and validates the settings.
+pub fn load(ctx: &Context) -> Result<Settings, Error> {
+  let explicit = ctx.env.get("RAGNOS_VAULT_CONFIG").filter(|v| !v.is_empty());
+  let (file_path, file) = file::read_config(explicit.map(String::as_str), &ctx.cwd)?;
+  let src = Sources {
+    env: ctx.env,
+    file,
+    file_path,
+  };
+
+  let address = credentials::read_address(&src)?;
+  let mode = match src.string("RAGNOS_VAULT_MODE", "mode", MODES)? {
+    Some(text) => Mode::parse(&text),
+    None if address.is_some() => Mode::Shadow,
+    None => Mode::Off,
+  };
+  let app = match src.string("RAGNOS_VAULT_APP", "app", &[])? {
+    Some(app) => app,
+    None => file::detect_app_name(ctx.script.as_deref(), &ctx.cwd).unwrap_or_default(),
+  };
+  let kv_mount = src
+    .string("RAGNOS_VAULT_KV_MOUNT", "kv_mount", &[])?
+    .unwrap_or_else(|| "secret".into());
+  let search_paths =
+    expand_search_paths(src.list("RAGNOS_VAULT_SEARCH_PATHS", "search_paths")?, &app);
+
+  let home = ctx.env.get("HOME").map(Path::new);
+  let vault = address.map(|address| {
+    let (token, token_source) = credentials::read_token(&src, home);
+    let namespace = credentials::vault_var(&src, "VAULT_NAMESPACE")
+      .map(|(_, ns)| ns.to_string())
+      .or_else(|| {
+        src
+          .file
+          .get("namespace")
+          .and_then(|v| v.as_str())
+          .map(String::from)
+      });
+    VaultSettings {
+      address,
+      namespace,
+      token,
+      token_source,
+    }
+  });
+
+  Ok(Settings {
+    mode,
+    canary_percent: src
+      .number("RAGNOS_VAULT_CANARY_PERCENT", "canary_percent", 0.0, 100.0)?
+      .unwrap_or(0.0),
+    canary_salt: src
+      .string("RAGNOS_VAULT_CANARY_SALT", "canary_salt", &[])?
+      .unwrap_or_default(),
+    app,
+    kv_mount: kv_mount.trim_matches('/').to_string(),
+    search_paths,
+    include: src
+      .list("RAGNOS_VAULT_INCLUDE", "include")?
+      .unwrap_or_else(|| to_strings(DEFAULT_INCLUDE)),
+    exclude: src
+      .list("RAGNOS_VAULT_EXCLUDE", "exclude")?
+      .unwrap_or_default(),
+    secrets: src
+      .string_map("RAGNOS_VAULT_SECRETS", "secrets")?
+      .unwrap_or_default()
+      .into_iter()
+      .collect(),
+    startup_timeout_ms: millis(
+      &src,
+      "RAGNOS_VAULT_STARTUP_TIMEOUT_MS",
+      "startup_timeout_ms",
+      2000,
+    )?,
+    request_timeout_ms: millis(
+      &src,
+      "RAGNOS_VAULT_REQUEST_TIMEOUT_MS",
+      "request_timeout_ms",
+      5000,
+    )?,
+    cache_ttl_ms: millis(&src, "RAGNOS_VAULT_CACHE_TTL_MS", "cache_ttl_ms", 300_000)?,
+    max_stale_ms: millis(&src, "RAGNOS_VAULT_MAX_STALE_MS", "max_stale_ms", 3_600_000)?,
+    strict: src
+      .boolean("RAGNOS_VAULT_STRICT", "strict")?
+      .unwrap_or(false),
+    log_level: src
+      .string("RAGNOS_VAULT_LOG", "log_level", LOG_LEVELS)?
+      .unwrap_or_else(|| "warn".into()),
+    children: match src.string(
+      "RAGNOS_VAULT_CHILDREN",
+      "children",
+      &["inherit", "env-only"],
+    )? {
+      Some(text) if text == "env-only" => Children::EnvOnly,
+      _ => Children::Inherit,
+    },
+    scrub_credentials: src
+      .boolean("RAGNOS_VAULT_SCRUB_CREDENTIALS", "scrub_credentials")?
+      .unwrap_or(true),
+    vault,
+    config_file: src.file_path.clone(),
+  })
+}
+
+/// Reads a duration in milliseconds, from 1 ms to one day.
+fn millis(
+  src: &Sources,
+  env: &'static str,
+  field: &'static str,
+  default: u64,
+) -> Result<u64, Error> {
+  let value = src.number(env, field, 1.0, 86_400_000.0)?;
+  Ok(value.map_or(default, |v| v as u64))
+}
+
+fn expand_search_paths(configured: Option<Vec<String>>, app: &str) -> Vec<String> {
+  let paths = configured.unwrap_or_else(|| to_strings(DEFAULT_SEARCH_PATHS));
+  paths
+    .into_iter()
+    // Without an app name, a path built from it would point at the parent
+    // folder of every app's secrets, so it is skipped.
+    .filter(|p| !(p.contains("{app}") && app.is_empty()))
+    .map(|p| p.replace("{app}", app).trim_matches('/').to_string())
+    .collect()
+}
+
+fn to_strings(items: &[&str]) -> Vec<String> {
+  items.iter().map(|s| s.to_string()).collect()
+}
+
+/// Renders the settings as JSON for `settings()`. The token is shown only
+/// as whether one is set and where it came from.
+pub fn redacted_json(settings: &Settings) -> String {
+  let vault = settings.vault.as_ref().map(|v| {
+    serde_json::json!({
+      "address": v.address.as_str(),
+      "namespace": v.namespace,
+      "token": if v.token.is_some() { "[redacted]" } else { "" },
+      "token_source": v.token_source,
+    })
+  });
+  let value = serde_json::json!({
+    "mode": settings.mode.as_str(),
+    "canary_percent": settings.canary_percent,
+    "canary_salt": settings.canary_salt,
+    "app": settings.app,
+    "kv_mount": settings.kv_mount,
+    "search_paths": settings.search_paths,
+    "include": settings.include,
+    "exclude": settings.exclude,
+    "secrets": settings.secrets,
+    "startup_timeout_ms": settings.startup_timeout_ms,
+    "request_timeout_ms": settings.request_timeout_ms,
+    "cache_ttl_ms": settings.cache_ttl_ms,
+    "max_stale_ms": settings.max_stale_ms,
+    "strict": settings.strict,
+    "log_level": settings.log_level,
+    "children": match settings.children {
+      Children::Inherit => "inherit",
+      Children::EnvOnly => "env-only",
+    },
+    "scrub_credentials": settings.scrub_credentials,
+    "config_file": settings.config_file,
+    "vault": vault,
+  });
+  value.to_string()
+}
+
+#[cfg(test)]
+mod tests;

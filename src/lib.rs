@@ -1,0 +1,102 @@
+//! N-API entry points of the preloader. The JavaScript side (index.js and
+//! lib/) calls these; everything else lives in the modules below.
+
+pub mod cache;
+pub mod config;
+pub mod error;
+pub mod mapping;
+pub mod routing;
+pub mod runtime;
+pub mod vault;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+/// What the program looks like when the preloader loads.
+#[napi(object)]
+pub struct StartOptions {
+  /// The environment as the program received it.
+  pub env: HashMap<String, String>,
+  pub cwd: String,
+  /// The main script, when there is one (`process.argv[1]`).
+  pub script: Option<String>,
+}
+
+/// The outcome of startup.
+#[napi(object)]
+pub struct StartResult {
+  /// Whether the preloader manages keys, so the proxy is needed.
+  pub active: bool,
+  pub mode: String,
+  /// Set when the process must exit now, with this code.
+  pub exit_code: Option<u32>,
+  /// Credential variables to remove from the environment.
+  pub scrub: Vec<String>,
+  /// Whether children spawned with the default environment get only the
+  /// real environment.
+  pub children_env_only: bool,
+}
+
+/// Managed keys and what each reads as: a string, or null for unset.
+#[napi(object)]
+pub struct Snapshot {
+  pub generation: u32,
+  pub keys: Vec<String>,
+  pub values: Vec<Option<String>>,
+}
+
+/// Starts the preloader once per process; later calls return the first
+/// outcome.
+#[napi]
+pub fn start(options: StartOptions) -> StartResult {
+  let outcome = runtime::start(runtime::startup::StartRequest {
+    env: options.env,
+    cwd: PathBuf::from(options.cwd),
+    script: options.script.filter(|s| !s.is_empty()).map(PathBuf::from),
+  });
+  StartResult {
+    active: outcome.active,
+    mode: outcome.mode,
+    exit_code: outcome.exit_code,
+    scrub: outcome.scrub,
+    children_env_only: outcome.children_env_only,
+  }
+}
+
+/// Returns the managed keys served from Vault, or hidden, with the
+/// generation they belong to.
+#[napi]
+pub fn snapshot() -> Snapshot {
+  let view = runtime::engine().map(|e| e.view()).unwrap_or_default();
+  let (keys, values) = view.entries.iter().cloned().unzip();
+  Snapshot {
+    generation: view.generation,
+    keys,
+    values,
+  }
+}
+
+/// Returns a 4-byte buffer holding the current generation as a 32-bit
+/// integer, updated in place whenever the view changes.
+#[napi]
+pub fn generation_buffer(env: &Env) -> Result<ArrayBuffer<'_>> {
+  let slot = runtime::generation::new_slot();
+  // SAFETY: the slot is a live 4-byte allocation owned by the generation
+  // registry until the finalizer releases it; no other buffer uses it.
+  unsafe {
+    ArrayBuffer::from_external(env, slot, 4, slot as usize, |_, address| {
+      runtime::generation::release_slot(address)
+    })
+  }
+}
+
+/// Returns the effective settings as JSON, with credentials redacted.
+#[napi]
+pub fn settings_json() -> String {
+  runtime::engine()
+    .map(|e| config::redacted_json(&e.settings))
+    .unwrap_or_else(|| "null".into())
+}

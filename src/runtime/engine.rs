@@ -1,0 +1,136 @@
+//! The engine: settings, plan, Vault client and cache of one process, and
+//! the view of managed keys that the JavaScript proxy serves.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use tracing::{info, warn};
+
+use super::generation;
+use crate::cache::{Cache, Change};
+use crate::config::{Mode, Settings};
+use crate::mapping::{Kind, Plan};
+use crate::routing::{self, Decision, Route};
+use crate::vault::Client;
+
+/// What the proxy serves for managed keys: a value from Vault, or `None`
+/// for a key that must read as unset. Keys not listed read from the
+/// environment.
+#[derive(Debug, Default)]
+pub struct View {
+  pub generation: u32,
+  pub entries: Vec<(String, Option<String>)>,
+  /// Keys that should come from Vault but have no Vault value.
+  pub unresolved: Vec<String>,
+}
+
+pub struct Engine {
+  pub settings: Settings,
+  pub plan: RwLock<Plan>,
+  pub client: Option<Arc<Client>>,
+  pub cache: Cache,
+  view: RwLock<Arc<View>>,
+  /// Paths whose last read failed, so each failure is logged once.
+  failing: RwLock<HashMap<String, String>>,
+}
+
+impl Engine {
+  pub fn new(settings: Settings, plan: Plan, client: Option<Arc<Client>>) -> Engine {
+    let cache = Cache::new(
+      std::time::Duration::from_millis(settings.cache_ttl_ms),
+      std::time::Duration::from_millis(settings.max_stale_ms),
+    );
+    Engine {
+      settings,
+      plan: RwLock::new(plan),
+      client,
+      cache,
+      view: RwLock::new(Arc::new(View::default())),
+      failing: RwLock::new(HashMap::new()),
+    }
+  }
+
+  /// Returns the current view.
+  pub fn view(&self) -> Arc<View> {
+    self.view.read().unwrap_or_else(|e| e.into_inner()).clone()
+  }
+
+  /// Reads one document and stores it. Returns whether the cache changed.
+  pub async fn fetch(&self, path: &str) -> bool {
+    let Some(client) = &self.client else {
+      return false;
+    };
+    match client.read(path).await {
+      Ok(outcome) => {
+        if let Some(reason) = self.failing_mut().remove(path) {
+          info!(path, previous = %reason, "read succeeded again; serving Vault values");
+        }
+        self.cache.store(path, outcome) != Change::Unchanged
+      }
+      Err(error) => {
+        let reason = error.to_string();
+        let mut failing = self.failing_mut();
+        if failing.get(path) != Some(&reason) {
+          warn!("{reason}; serving environment values for its keys");
+          failing.insert(path.to_string(), reason);
+        }
+        false
+      }
+    }
+  }
+
+  fn failing_mut(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, String>> {
+    self.failing.write().unwrap_or_else(|e| e.into_inner())
+  }
+
+  /// Recomputes every managed key's decision from the cache and publishes a
+  /// new generation, so the proxy reloads on its next read.
+  pub fn rebuild(&self) -> Arc<View> {
+    let documents = self.cache.documents();
+    let mut plan = self.plan.write().unwrap_or_else(|e| e.into_inner());
+    plan.discover(&documents);
+
+    let mut view = View::default();
+    for (key, managed) in &plan.keys {
+      let in_canary = routing::in_canary(
+        &self.settings.canary_salt,
+        key,
+        self.settings.canary_percent,
+      );
+      let route = Route {
+        mode: self.settings.mode,
+        kind: managed.kind,
+        in_canary,
+        lookup: managed.lookup(&documents),
+        killed: false,
+      };
+      let decision = routing::decide(&route);
+      if self.expects_vault(managed.kind, in_canary) && !matches!(decision, Decision::Vault(_)) {
+        view.unresolved.push(key.clone());
+      }
+      match decision {
+        Decision::Vault(value) => view.entries.push((key.clone(), Some(value))),
+        Decision::Hidden => view.entries.push((key.clone(), None)),
+        Decision::Env { .. } => {}
+      }
+    }
+    drop(plan);
+
+    view.generation = generation::bump();
+    let view = Arc::new(view);
+    *self.view.write().unwrap_or_else(|e| e.into_inner()) = view.clone();
+    view
+  }
+
+  /// Tells whether a key should read from Vault in this mode, which is
+  /// what strict mode enforces.
+  fn expects_vault(&self, kind: Kind, in_canary: bool) -> bool {
+    match (kind, self.settings.mode) {
+      (_, Mode::Off) => false,
+      (Kind::Reference, _) => true,
+      (_, Mode::Vault) => true,
+      (_, Mode::Dual) => in_canary,
+      (_, Mode::Shadow) => false,
+    }
+  }
+}

@@ -1,0 +1,205 @@
+//! KV reads. A path is written with its mount (`secret/mcp/app`); the mount
+//! and its KV version come from `sys/internal/ui/mounts`, as the `vault kv`
+//! command finds them, so `secret/x` and `secret/data/x` name one document.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use serde_json::Value;
+use tracing::{debug, instrument, trace};
+use vaultrs::api::kv2::requests::ReadSecretRequest;
+
+use super::{errors, Client};
+use crate::error::{Error, Result};
+use crate::mapping::Fields;
+
+/// A KV document: its fields as strings and, on KV v2, its version.
+#[derive(Debug, Clone)]
+pub struct Document {
+  /// `mount/path` without KV v2's `data/` segment: one name per document.
+  pub canonical: String,
+  pub fields: Fields,
+  pub version: Option<u64>,
+}
+
+/// The result of a read that reached Vault.
+#[derive(Debug)]
+pub enum ReadOutcome {
+  Found(Document),
+  /// No document at the path (404), or its latest version is deleted.
+  NotFound {
+    canonical: String,
+  },
+}
+
+#[derive(Debug, Clone)]
+struct Mount {
+  /// The mount path without its trailing slash, as in `secret`.
+  path: String,
+  version: u8,
+}
+
+/// Mounts seen so far, so that one lookup serves every path below a mount.
+#[derive(Default)]
+pub struct MountTable(Mutex<Vec<Mount>>);
+
+impl MountTable {
+  fn find(&self, path: &str) -> Option<Mount> {
+    let mounts = self.0.lock().unwrap_or_else(|e| e.into_inner());
+    mounts
+      .iter()
+      .filter(|m| path.starts_with(&format!("{}/", m.path)))
+      .max_by_key(|m| m.path.len())
+      .cloned()
+  }
+
+  fn remember(&self, mount: Mount) {
+    let mut mounts = self.0.lock().unwrap_or_else(|e| e.into_inner());
+    if !mounts.iter().any(|m| m.path == mount.path) {
+      mounts.push(mount);
+    }
+  }
+}
+
+/// Reads one document.
+#[instrument(skip(client), fields(path = %path))]
+pub async fn read(client: &Client, path: &str) -> Result<ReadOutcome> {
+  let mount = match client.mounts.find(path) {
+    Some(mount) => mount,
+    None => {
+      let mount = lookup_mount(client, path).await?;
+      client.mounts.remember(mount.clone());
+      mount
+    }
+  };
+  let relative = path[mount.path.len()..].trim_start_matches('/');
+  let relative = match mount.version {
+    2 => relative.strip_prefix("data/").unwrap_or(relative),
+    _ => relative,
+  };
+  let canonical = format!("{}/{}", mount.path, relative);
+  trace!(mount = %mount.path, version = mount.version, "read");
+
+  let result = match mount.version {
+    2 => read_v2(client, &mount.path, relative).await,
+    _ => read_v1(client, &mount.path, relative).await,
+  };
+  match result {
+    Ok((fields, version)) => Ok(ReadOutcome::Found(Document {
+      canonical,
+      fields,
+      version,
+    })),
+    Err(error) if errors::status(&error) == Some(404) => Ok(ReadOutcome::NotFound { canonical }),
+    Err(error) => Err(Error::Read {
+      path: path.to_string(),
+      reason: errors::describe(&error),
+    }),
+  }
+}
+
+async fn read_v2(
+  client: &Client,
+  mount: &str,
+  path: &str,
+) -> std::result::Result<(Fields, Option<u64>), vaultrs::error::ClientError> {
+  let endpoint = ReadSecretRequest::builder()
+    .mount(mount)
+    .path(path)
+    .build()
+    .expect("mount and path are always set");
+  let response = vaultrs::api::exec_with_result(&client.inner, endpoint).await?;
+  Ok((to_fields(response.data), Some(response.metadata.version)))
+}
+
+async fn read_v1(
+  client: &Client,
+  mount: &str,
+  path: &str,
+) -> std::result::Result<(Fields, Option<u64>), vaultrs::error::ClientError> {
+  let response = vaultrs::kv1::get_raw(&client.inner, mount, path).await?;
+  Ok((to_fields(response.data), None))
+}
+
+/// Turns a document's JSON fields into environment strings: strings as they
+/// are, numbers and booleans as their JSON text, objects and arrays as JSON.
+/// Null fields are left out, as an unset variable.
+fn to_fields(data: Value) -> Fields {
+  let Value::Object(object) = data else {
+    return HashMap::new();
+  };
+  object
+    .into_iter()
+    .filter_map(|(key, value)| match value {
+      Value::Null => None,
+      Value::String(text) => Some((key, text)),
+      other => Some((key, other.to_string())),
+    })
+    .collect()
+}
+
+/// Finds the mount holding `path` and its KV version. When the lookup is not
+/// allowed or fails, the first segment is taken as a KV v2 mount, which is
+/// what `vault server -dev` and `bao server -dev` create.
+async fn lookup_mount(client: &Client, path: &str) -> Result<Mount> {
+  let fallback = Mount {
+    path: path.split('/').next().unwrap_or(path).to_string(),
+    version: 2,
+  };
+  let url = format!("{}/v1/sys/internal/ui/mounts/{}", client.address, path);
+  let mut request = client
+    .inner
+    .http
+    .http
+    .get(url)
+    .header("X-Vault-Request", "true");
+  let token = &client.inner.settings.token;
+  if !token.is_empty() {
+    request = request.header("X-Vault-Token", token.as_str());
+  }
+  if let Some(namespace) = &client.inner.settings.namespace {
+    request = request.header("X-Vault-Namespace", namespace.as_str());
+  }
+
+  let response = request.send().await.map_err(|e| Error::Unreachable {
+    address: client.address.clone(),
+    reason: innermost(&e),
+  })?;
+  let status = response.status().as_u16();
+  let body = response.bytes().await.unwrap_or_default();
+  let parsed: Option<Value> = serde_json::from_slice(&body).ok();
+  let data = parsed.as_ref().and_then(|v| v.get("data"));
+  match data.and_then(parse_mount) {
+    Some(mount) if status == 200 => Ok(mount),
+    _ => {
+      debug!(status, mount = %fallback.path, "mount lookup gave no answer; assuming KV v2");
+      Ok(fallback)
+    }
+  }
+}
+
+fn parse_mount(data: &Value) -> Option<Mount> {
+  let path = data
+    .get("path")?
+    .as_str()?
+    .trim_end_matches('/')
+    .to_string();
+  if path.is_empty() {
+    return None;
+  }
+  let version = data
+    .get("options")
+    .and_then(|o| o.get("version"))
+    .and_then(Value::as_str)
+    .and_then(|v| v.parse::<u8>().ok())
+    .unwrap_or(1);
+  Some(Mount { path, version })
+}
+
+fn innermost(error: &dyn std::error::Error) -> String {
+  let mut cause = error;
+  while let Some(next) = cause.source() {
+    cause = next;
+  }
+  cause.to_string()
+}
