@@ -30,6 +30,7 @@ function install() {
   const result = startNative(native, realEnv)
   if (result.exitCode != null) process.exit(result.exitCode)
   for (const name of result.scrub) delete realEnv[name]
+  if (result.scrub.length > 0) native.eraseCredentials(result.scrub)
   if (!result.active) return createApi(native, realEnv)
 
   const proxy = createEnvProxy(realEnv, native)

@@ -100,3 +100,11 @@ pub fn settings_json() -> String {
     .map(|e| config::redacted_json(&e.settings))
     .unwrap_or_else(|| "null".into())
 }
+
+/// Erases the named credentials, already deleted from `process.env`, from
+/// the initial environment block that `/proc/<pid>/environ` shows. Returns
+/// how many entries were erased.
+#[napi]
+pub fn erase_credentials(names: Vec<String>) -> u32 {
+  runtime::environ::erase(&names) as u32
+}

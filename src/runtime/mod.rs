@@ -3,6 +3,7 @@
 //! the first realm to start the preloader sets them up.
 
 mod engine;
+pub mod environ;
 pub mod generation;
 pub mod logging;
 pub mod startup;
