@@ -43,19 +43,19 @@ impl Cache {
     }
   }
 
-  /// Stores the outcome of reading the document written as `path`. A
-  /// missing document is stored with no fields, so its keys count as read
-  /// and absent rather than not yet known.
-  pub fn store(&self, path: &str, outcome: ReadOutcome) -> Change {
+  /// Stores the outcome of reading the document that each of `paths`
+  /// spells. A missing document is stored with no fields, so its keys
+  /// count as read and absent rather than not yet known.
+  pub fn store(&self, paths: &[String], outcome: ReadOutcome) -> Change {
     let (canonical, fields, version) = match outcome {
       ReadOutcome::Found(doc) => (doc.canonical, doc.fields, doc.version),
       ReadOutcome::NotFound { canonical } => (canonical, Fields::new(), None),
     };
-    self
-      .aliases
-      .write()
-      .unwrap_or_else(|e| e.into_inner())
-      .insert(path.to_string(), canonical.clone());
+    let mut aliases = self.aliases.write().unwrap_or_else(|e| e.into_inner());
+    for path in paths {
+      aliases.insert(path.clone(), canonical.clone());
+    }
+    drop(aliases);
 
     let change = match self.documents.get(&canonical) {
       None => Change::New,
@@ -69,6 +69,12 @@ impl Cache {
     };
     self.documents.insert(canonical, Arc::new(entry));
     change
+  }
+
+  /// Records one more spelling of a document's path.
+  pub fn alias(&self, path: &str, canonical: &str) {
+    let mut aliases = self.aliases.write().unwrap_or_else(|e| e.into_inner());
+    aliases.insert(path.to_string(), canonical.to_string());
   }
 
   /// Returns every cached document under each spelling that names it.

@@ -55,9 +55,10 @@ impl Engine {
     self.view.read().unwrap_or_else(|e| e.into_inner()).clone()
   }
 
-  /// Reads one document and stores it. Returns whether the cache changed.
-  pub async fn fetch(&self, path: &str) -> bool {
-    let Some(client) = &self.client else {
+  /// Reads one document, given every spelling of its path, and stores it
+  /// under each. Returns whether the cache changed.
+  pub async fn fetch(&self, paths: &[String]) -> bool {
+    let (Some(client), Some(path)) = (&self.client, paths.first()) else {
       return false;
     };
     match client.read(path).await {
@@ -65,14 +66,14 @@ impl Engine {
         if let Some(reason) = self.failing_mut().remove(path) {
           info!(path, previous = %reason, "read succeeded again; serving Vault values");
         }
-        self.cache.store(path, outcome) != Change::Unchanged
+        self.cache.store(paths, outcome) != Change::Unchanged
       }
       Err(error) => {
         let reason = error.to_string();
         let mut failing = self.failing_mut();
         if failing.get(path) != Some(&reason) {
           warn!("{reason}; serving environment values for its keys");
-          failing.insert(path.to_string(), reason);
+          failing.insert(path.clone(), reason);
         }
         false
       }

@@ -2,7 +2,7 @@
 //! within the startup timeout, on the JavaScript thread that loads the
 //! preloader. Whatever is late keeps loading in the background.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -175,18 +175,29 @@ async fn load_all(engine: Arc<Engine>, client: Arc<Client>) {
     warn!("{e}; serving environment values");
     return;
   }
-  let paths = engine
+  let mut pending = engine
     .plan
     .read()
     .unwrap_or_else(|e| e.into_inner())
     .documents();
-  // The first read learns each mount's KV version; reading the rest at the
-  // same time would send one mount lookup per path instead of per mount.
-  let Some((first, rest)) = paths.split_first() else {
-    return;
-  };
-  engine.fetch(first).await;
-  join_all(rest.iter().map(|path| engine.fetch(path))).await;
+  while let Some(first) = pending.first().cloned() {
+    // The first read below a mount learns the mount's KV version. Every path
+    // whose mount is then known is read at once, one read per document
+    // however it is spelled; paths below other mounts wait for a later round.
+    engine.fetch(std::slice::from_ref(&first)).await;
+    let first_name = client.canonical(&first);
+    let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut unknown = Vec::new();
+    for path in pending.drain(..).skip(1) {
+      match client.canonical(&path) {
+        Some(name) if Some(&name) == first_name.as_ref() => engine.cache.alias(&path, &name),
+        Some(name) => groups.entry(name).or_default().push(path),
+        None => unknown.push(path),
+      }
+    }
+    join_all(groups.values().map(|paths| engine.fetch(paths))).await;
+    pending = unknown;
+  }
   // Publishes paths that arrive after the startup timeout; at startup the
   // caller rebuilds again, which costs one more generation and no request.
   engine.rebuild();

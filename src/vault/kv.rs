@@ -61,6 +61,21 @@ impl MountTable {
   }
 }
 
+/// Returns the canonical name of a path whose mount is already known.
+pub fn canonical(client: &Client, path: &str) -> Option<String> {
+  let mount = client.mounts.find(path)?;
+  Some(canonical_name(&mount, path))
+}
+
+fn canonical_name(mount: &Mount, path: &str) -> String {
+  let relative = path[mount.path.len()..].trim_start_matches('/');
+  let relative = match mount.version {
+    2 => relative.strip_prefix("data/").unwrap_or(relative),
+    _ => relative,
+  };
+  format!("{}/{}", mount.path, relative)
+}
+
 /// Reads one document.
 #[instrument(skip(client), fields(path = %path))]
 pub async fn read(client: &Client, path: &str) -> Result<ReadOutcome> {
@@ -72,12 +87,8 @@ pub async fn read(client: &Client, path: &str) -> Result<ReadOutcome> {
       mount
     }
   };
-  let relative = path[mount.path.len()..].trim_start_matches('/');
-  let relative = match mount.version {
-    2 => relative.strip_prefix("data/").unwrap_or(relative),
-    _ => relative,
-  };
-  let canonical = format!("{}/{}", mount.path, relative);
+  let canonical = canonical_name(&mount, path);
+  let relative = &canonical[mount.path.len() + 1..];
   trace!(mount = %mount.path, version = mount.version, "read");
 
   let result = match mount.version {

@@ -96,6 +96,12 @@ impl Client {
       })?
   }
 
+  /// Returns the one name of a document that `path` spells, once a read
+  /// below the same mount has found the mount's KV version.
+  pub fn canonical(&self, path: &str) -> Option<String> {
+    kv::canonical(self, path)
+  }
+
   fn unreachable(&self, reason: &str) -> Error {
     Error::Unreachable {
       address: self.address.clone(),
