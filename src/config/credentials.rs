@@ -85,7 +85,7 @@ pub fn read_address(sources: &Sources) -> Result<Option<Url>, Error> {
   parse_address(&text)
     .map(Some)
     .map_err(|reason| Error::InvalidSetting {
-      field: "VAULT_ADDR",
+      field: "address",
       value: text,
       origin,
       reason,

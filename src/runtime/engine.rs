@@ -9,7 +9,7 @@ use tracing::{info, warn};
 use super::generation;
 use crate::cache::{Cache, Change};
 use crate::config::{Mode, Settings};
-use crate::mapping::{Kind, Plan};
+use crate::mapping::{Kind, Lookup, Plan};
 use crate::routing::{self, Decision, Route};
 use crate::vault::Client;
 
@@ -22,6 +22,9 @@ pub struct View {
   pub entries: Vec<(String, Option<String>)>,
   /// Keys that should come from Vault but have no Vault value.
   pub unresolved: Vec<String>,
+  /// The subset of `unresolved` whose documents Vault returned without
+  /// the key, as opposed to documents not read at all.
+  pub missing: Vec<String>,
 }
 
 pub struct Engine {
@@ -105,9 +108,13 @@ impl Engine {
         lookup: managed.lookup(&documents),
         killed: false,
       };
+      let missing = route.lookup == Lookup::Missing;
       let decision = routing::decide(&route);
       if self.expects_vault(managed.kind, in_canary) && !matches!(decision, Decision::Vault(_)) {
         view.unresolved.push(key.clone());
+        if missing {
+          view.missing.push(key.clone());
+        }
       }
       match decision {
         Decision::Vault(value) => view.entries.push((key.clone(), Some(value))),

@@ -127,8 +127,10 @@ fn start_once(request: &StartRequest) -> (Outcome, Option<Arc<Engine>>) {
     error!("strict mode: no Vault value for {keys}; exiting with code {EXIT_CONFIG}");
     return (exit(), Some(engine));
   }
-  if !view.unresolved.is_empty() {
-    let keys = view.unresolved.join(", ");
+  // Keys whose documents were not read are covered by the read's own
+  // message; these are the ones Vault answered for without a value.
+  if !view.missing.is_empty() {
+    let keys = view.missing.join(", ");
     warn!("no Vault value for {keys}; serving environment values");
   }
   (outcome, Some(engine))
