@@ -18,9 +18,9 @@ function createEnvProxy(target, native) {
     const next = Object.create(null)
     for (let i = 0; i < snapshot.keys.length; i++) {
       const key = snapshot.keys[i]
-      if (overridden[key] === true) continue
-      const value = snapshot.values[i]
-      next[key] = value === undefined ? null : value
+      const source = snapshot.sources[i]
+      if (overridden[key] === true || source === 'env') continue
+      next[key] = source === 'hidden' ? null : snapshot.values[i]
     }
     view = next
     seen = snapshot.generation

@@ -40,11 +40,13 @@ pub struct StartResult {
   pub children_env_only: bool,
 }
 
-/// Managed keys and what each reads as: a string, or null for unset.
+/// Every managed key, where its reads come from (`vault`, `env` or
+/// `hidden`), and the value for those served from the cache.
 #[napi(object)]
 pub struct Snapshot {
   pub generation: u32,
   pub keys: Vec<String>,
+  pub sources: Vec<String>,
   pub values: Vec<Option<String>>,
 }
 
@@ -71,12 +73,21 @@ pub fn start(options: StartOptions) -> StartResult {
 #[napi]
 pub fn snapshot() -> Snapshot {
   let view = runtime::engine().map(|e| e.view()).unwrap_or_default();
-  let (keys, values) = view.entries.iter().cloned().unzip();
-  Snapshot {
+  let mut snapshot = Snapshot {
     generation: view.generation,
-    keys,
-    values,
+    keys: Vec::with_capacity(view.entries.len()),
+    sources: Vec::with_capacity(view.entries.len()),
+    values: Vec::with_capacity(view.entries.len()),
+  };
+  for (key, served) in &view.entries {
+    snapshot.keys.push(key.clone());
+    snapshot.sources.push(served.source().to_string());
+    snapshot.values.push(match served {
+      runtime::Served::Vault(value) => Some(value.clone()),
+      _ => None,
+    });
   }
+  snapshot
 }
 
 /// Returns a 4-byte buffer holding the current generation as a 32-bit

@@ -135,18 +135,15 @@ pub fn load(ctx: &Context) -> Result<Settings, Error> {
   let search_paths =
     expand_search_paths(src.list("RAGNOS_VAULT_SEARCH_PATHS", "search_paths")?, &app);
 
-  let home = ctx.env.get("HOME").map(Path::new);
+  // An empty HOME would turn `~/.vault-token` into a path relative to the
+  // working directory.
+  let home = ctx.env.get("HOME").filter(|h| !h.is_empty()).map(Path::new);
+  let namespace = match credentials::vault_var(&src, "VAULT_NAMESPACE") {
+    Some((_, ns)) => Some(ns.to_string()),
+    None => src.string("", "namespace", &[])?,
+  };
   let vault = address.map(|address| {
     let (token, token_source) = credentials::read_token(&src, home);
-    let namespace = credentials::vault_var(&src, "VAULT_NAMESPACE")
-      .map(|(_, ns)| ns.to_string())
-      .or_else(|| {
-        src
-          .file
-          .get("namespace")
-          .and_then(|v| v.as_str())
-          .map(String::from)
-      });
     VaultSettings {
       address,
       namespace,

@@ -26,6 +26,9 @@ impl Raw<'_> {
   fn shown(&self) -> String {
     match self {
       Raw::Env(_, text) => text.to_string(),
+      // The error message quotes the value, so a JSON string is shown
+      // without its own quotes to avoid quoting it twice.
+      Raw::File(_, Value::String(text)) => text.clone(),
       Raw::File(_, value) => value.to_string(),
     }
   }

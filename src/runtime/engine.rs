@@ -13,13 +13,36 @@ use crate::mapping::{Kind, Lookup, Plan};
 use crate::routing::{self, Decision, Route};
 use crate::vault::Client;
 
-/// What the proxy serves for managed keys: a value from Vault, or `None`
-/// for a key that must read as unset. Keys not listed read from the
-/// environment.
+/// Where a managed key's reads are answered from, with the value when it
+/// comes from the cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Served {
+  Vault(String),
+  /// The real environment; `fallback` when Vault should have answered.
+  Env {
+    fallback: bool,
+  },
+  /// Reads as unset: an unresolved reference.
+  Hidden,
+}
+
+impl Served {
+  /// Names the source as audit events and `stats()` do.
+  pub fn source(&self) -> &'static str {
+    match self {
+      Served::Vault(_) => "vault",
+      Served::Env { .. } => "env",
+      Served::Hidden => "hidden",
+    }
+  }
+}
+
+/// What the proxy serves for every managed key, decided once per change of
+/// the cache rather than once per read.
 #[derive(Debug, Default)]
 pub struct View {
   pub generation: u32,
-  pub entries: Vec<(String, Option<String>)>,
+  pub entries: Vec<(String, Served)>,
   /// Keys that should come from Vault but have no Vault value.
   pub unresolved: Vec<String>,
   /// The subset of `unresolved` whose documents Vault returned without
@@ -116,11 +139,12 @@ impl Engine {
           view.missing.push(key.clone());
         }
       }
-      match decision {
-        Decision::Vault(value) => view.entries.push((key.clone(), Some(value))),
-        Decision::Hidden => view.entries.push((key.clone(), None)),
-        Decision::Env { .. } => {}
-      }
+      let served = match decision {
+        Decision::Vault(value) => Served::Vault(value),
+        Decision::Hidden => Served::Hidden,
+        Decision::Env { fallback } => Served::Env { fallback },
+      };
+      view.entries.push((key.clone(), served));
     }
     drop(plan);
 

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use once_cell::sync::OnceCell;
 use tokio::runtime::Runtime;
 
-pub use engine::{Engine, View};
+pub use engine::{Engine, Served, View};
 pub use startup::{start, Outcome};
 
 static RUNTIME: OnceCell<Runtime> = OnceCell::new();
