@@ -3,6 +3,9 @@
 const { createEnvProxy } = require('./proxy')
 const { load } = require('./binding')
 const { restrictChildren } = require('./children')
+const clone = require('./clone')
+const { isLauncher } = require('./launcher')
+const { createEvents } = require('./events')
 
 function warn(message) {
   process.stderr.write(`ragnos-vault: warn: ${message}\n`)
@@ -18,6 +21,7 @@ function startNative(native, realEnv) {
 
 function install() {
   const realEnv = process.env
+  if (isLauncher(process.argv[1])) return createApi(null, realEnv)
   let native
   try {
     native = load()
@@ -35,12 +39,31 @@ function install() {
 
   const proxy = createEnvProxy(realEnv, native)
   process.env = proxy
+  clone.install(proxy)
   if (result.childrenEnvOnly) restrictChildren(realEnv)
   return createApi(native, realEnv, proxy, result.mode)
 }
 
 function createApi(native, realEnv, proxy, mode) {
+  const events = native ? createEvents(native) : null
   return {
+    kill(reason) {
+      return native ? native.kill(reason === undefined ? undefined : String(reason)) : false
+    },
+    revive() {
+      return native ? native.revive() : false
+    },
+    refresh() {
+      return native ? native.refresh() : Promise.resolve()
+    },
+    on(name, listener) {
+      if (events) events.on(name, listener)
+      return this
+    },
+    off(name, listener) {
+      if (events) events.off(name, listener)
+      return this
+    },
     status() {
       return {
         active: proxy !== undefined && process.env === proxy,

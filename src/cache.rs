@@ -95,3 +95,204 @@ impl Cache {
     self.documents.get(aliases.get(path)?)
   }
 }
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  use crate::vault::Document;
+
+  const LONG: Duration = Duration::from_secs(600);
+
+  fn fields(pairs: &[(&str, &str)]) -> Fields {
+    pairs
+      .iter()
+      .map(|(k, v)| (k.to_string(), v.to_string()))
+      .collect()
+  }
+
+  fn found(canonical: &str, pairs: &[(&str, &str)], version: Option<u64>) -> ReadOutcome {
+    ReadOutcome::Found(Document {
+      canonical: canonical.to_string(),
+      fields: fields(pairs),
+      version,
+    })
+  }
+
+  fn spellings(paths: &[&str]) -> Vec<String> {
+    paths.iter().map(|p| p.to_string()).collect()
+  }
+
+  fn not_found(canonical: &str) -> ReadOutcome {
+    ReadOutcome::NotFound {
+      canonical: canonical.to_string(),
+    }
+  }
+
+  #[test]
+  fn first_store_new_then_unchanged() {
+    let cache = Cache::new(LONG, LONG);
+    let first = cache.store(
+      &spellings(&["secret/x"]),
+      found("secret/x", &[("A", "1")], Some(1)),
+    );
+    assert_eq!(first, Change::New);
+    let second = cache.store(
+      &spellings(&["secret/x"]),
+      found("secret/x", &[("A", "1")], Some(1)),
+    );
+    assert_eq!(second, Change::Unchanged);
+  }
+
+  #[test]
+  fn changed_field_is_update() {
+    let cache = Cache::new(LONG, LONG);
+    cache.store(
+      &spellings(&["secret/x"]),
+      found("secret/x", &[("A", "1")], None),
+    );
+    let change = cache.store(
+      &spellings(&["secret/x"]),
+      found("secret/x", &[("A", "2")], None),
+    );
+    assert_eq!(change, Change::Updated);
+    let documents = cache.documents();
+    assert_eq!(
+      documents["secret/x"].get("A").map(String::as_str),
+      Some("2")
+    );
+  }
+
+  #[test]
+  fn new_version_is_update() {
+    let cache = Cache::new(LONG, LONG);
+    cache.store(
+      &spellings(&["secret/x"]),
+      found("secret/x", &[("A", "1")], Some(3)),
+    );
+    let change = cache.store(
+      &spellings(&["secret/x"]),
+      found("secret/x", &[("A", "1")], Some(4)),
+    );
+    assert_eq!(change, Change::Updated);
+  }
+
+  #[test]
+  fn spellings_share_one_entry() {
+    let cache = Cache::new(LONG, LONG);
+    let first = cache.store(
+      &spellings(&["secret/data/x"]),
+      found("secret/x", &[("A", "1")], Some(1)),
+    );
+    assert_eq!(first, Change::New);
+    let second = cache.store(
+      &spellings(&["secret/x"]),
+      found("secret/x", &[("A", "1")], Some(1)),
+    );
+    assert_eq!(second, Change::Unchanged);
+
+    let documents = cache.documents();
+    assert_eq!(documents.len(), 2);
+    assert!(Arc::ptr_eq(
+      &documents["secret/x"],
+      &documents["secret/data/x"]
+    ));
+  }
+
+  #[test]
+  fn one_store_names_every_spelling() {
+    let cache = Cache::new(LONG, LONG);
+    let paths = spellings(&["secret/x", "secret/data/x"]);
+    cache.store(&paths, found("secret/x", &[("A", "1")], Some(1)));
+    let documents = cache.documents();
+    assert!(documents.contains_key("secret/x"));
+    assert!(documents.contains_key("secret/data/x"));
+  }
+
+  #[test]
+  fn alias_adds_spelling() {
+    let cache = Cache::new(LONG, LONG);
+    cache.store(
+      &spellings(&["secret/x"]),
+      found("secret/x", &[("A", "1")], Some(1)),
+    );
+    cache.alias("secret/data/x", "secret/x");
+    let entry = cache.entry("secret/data/x").expect("entry under the alias");
+    assert_eq!(entry.version, Some(1));
+  }
+
+  #[test]
+  fn update_through_one_spelling_shows_in_both() {
+    let cache = Cache::new(LONG, LONG);
+    cache.store(
+      &spellings(&["secret/data/x"]),
+      found("secret/x", &[("A", "1")], Some(1)),
+    );
+    cache.store(
+      &spellings(&["secret/x"]),
+      found("secret/x", &[("A", "2")], Some(2)),
+    );
+    let documents = cache.documents();
+    assert_eq!(
+      documents["secret/data/x"].get("A").map(String::as_str),
+      Some("2")
+    );
+  }
+
+  #[test]
+  fn not_found_stored_without_fields() {
+    let cache = Cache::new(LONG, LONG);
+    let change = cache.store(&spellings(&["secret/mcp/app"]), not_found("secret/mcp/app"));
+    assert_eq!(change, Change::New);
+    let documents = cache.documents();
+    let stored = documents.get("secret/mcp/app").expect("stored document");
+    assert!(stored.is_empty());
+  }
+
+  #[test]
+  fn created_document_is_update() {
+    let cache = Cache::new(LONG, LONG);
+    cache.store(&spellings(&["secret/x"]), not_found("secret/x"));
+    let change = cache.store(
+      &spellings(&["secret/x"]),
+      found("secret/x", &[("A", "1")], Some(1)),
+    );
+    assert_eq!(change, Change::Updated);
+  }
+
+  #[test]
+  fn entry_found_by_any_spelling() {
+    let cache = Cache::new(LONG, LONG);
+    cache.store(
+      &spellings(&["secret/data/x"]),
+      found("secret/x", &[("A", "1")], Some(7)),
+    );
+    let entry = cache.entry("secret/data/x").expect("cached entry");
+    assert_eq!(entry.version, Some(7));
+    assert!(cache.entry("secret/x").is_none());
+    assert!(cache.entry("secret/other").is_none());
+  }
+
+  #[test]
+  fn stale_entry_kept_past_ttl() {
+    let cache = Cache::new(Duration::from_millis(10), LONG);
+    cache.store(
+      &spellings(&["secret/x"]),
+      found("secret/x", &[("A", "1")], None),
+    );
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(cache.entry("secret/x").is_some());
+  }
+
+  #[test]
+  fn entry_expires_after_ttl_and_stale() {
+    let cache = Cache::new(Duration::from_millis(20), Duration::from_millis(20));
+    cache.store(
+      &spellings(&["secret/x"]),
+      found("secret/x", &[("A", "1")], None),
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(cache.entry("secret/x").is_none());
+    assert!(cache.documents().is_empty());
+  }
+}

@@ -39,8 +39,24 @@ pub enum Error {
   #[error("reading {path}: timed out after {millis} ms")]
   Timeout { path: String, millis: u64 },
 
-  #[error("no vault token: set VAULT_TOKEN, BAO_TOKEN or ~/.vault-token")]
-  NoToken,
+  #[error("TLS setup for {subject}: {reason}")]
+  Tls { subject: String, reason: String },
+
+  #[error("vault login with {method} at {mount} failed: {reason}")]
+  Login {
+    method: &'static str,
+    mount: String,
+    reason: String,
+  },
+
+  #[error("no token for vault at {address}: set VAULT_TOKEN or ~/.vault-token, or point VAULT_ADDR at a proxy with auto-auth")]
+  NoToken { address: String },
+
+  #[error("vault is sealed at {address}")]
+  Sealed { address: String },
+
+  #[error("vault denied {path} (status 403, the token lacks a policy for it)")]
+  Denied { path: String },
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

@@ -1,6 +1,7 @@
 //! N-API entry points of the preloader. The JavaScript side (index.js and
 //! lib/) calls these; everything else lives in the modules below.
 
+pub mod breaker;
 pub mod cache;
 pub mod config;
 pub mod error;
@@ -118,4 +119,64 @@ pub fn settings_json() -> String {
 #[napi]
 pub fn erase_credentials(names: Vec<String>) -> u32 {
   runtime::environ::erase(&names) as u32
+}
+
+/// Opens the kill switch: managed keys read from the environment until
+/// `revive()`. Returns whether the state changed.
+#[napi]
+pub fn kill(reason: Option<String>) -> bool {
+  runtime::control::kill(reason.as_deref().unwrap_or_default())
+}
+
+/// Closes the kill switch and refreshes from Vault. Returns whether the
+/// state changed.
+#[napi]
+pub fn revive() -> bool {
+  runtime::control::revive()
+}
+
+/// An event for JavaScript listeners: `rotated` names keys, `killswitch`
+/// tells whether the switch is open and why.
+#[napi(object)]
+pub struct NativeEvent {
+  pub name: String,
+  pub keys: Vec<String>,
+  pub open: Option<bool>,
+  pub reason: String,
+}
+
+/// Takes the events raised since the last call.
+#[napi]
+pub fn take_events() -> Vec<NativeEvent> {
+  runtime::events::drain()
+    .into_iter()
+    .map(|e| NativeEvent {
+      name: e.name.to_string(),
+      keys: e.keys,
+      open: e.open,
+      reason: e.reason,
+    })
+    .collect()
+}
+
+pub struct RefreshTask;
+
+impl Task for RefreshTask {
+  type Output = ();
+  type JsValue = ();
+
+  fn compute(&mut self) -> Result<()> {
+    runtime::control::refresh_blocking();
+    Ok(())
+  }
+
+  fn resolve(&mut self, _env: Env, _output: ()) -> Result<()> {
+    Ok(())
+  }
+}
+
+/// Reads every document from Vault now; resolves when all have answered.
+#[napi]
+pub fn refresh() -> AsyncTask<RefreshTask> {
+  AsyncTask::new(RefreshTask)
 }

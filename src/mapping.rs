@@ -58,7 +58,8 @@ pub enum Lookup<'a> {
   Found(&'a str),
   /// Every document was read and none holds the field.
   Missing,
-  /// At least one document has not been read yet or failed to read.
+  /// A document that comes before any location holding the field has not
+  /// been read yet or failed to read, or the key has no location.
   Unavailable,
 }
 
@@ -183,24 +184,40 @@ impl Plan {
 }
 
 impl ManagedKey {
-  /// Looks the key up in the fetched documents, in location order.
+  /// Looks the key up in the fetched documents, in location order. A
+  /// document not read yet stops the search, because its value would win
+  /// over any later location's.
   pub fn lookup<'a, F: Borrow<Fields>>(&self, documents: &'a HashMap<String, F>) -> Lookup<'a> {
-    let mut complete = !self.locations.is_empty();
+    if self.locations.is_empty() {
+      return Lookup::Unavailable;
+    }
     for location in &self.locations {
-      match documents.get(&location.path) {
-        Some(fields) => {
-          if let Some(value) = fields.borrow().get(&location.field) {
-            return Lookup::Found(value);
-          }
-        }
-        None => complete = false,
+      let Some(fields) = documents.get(&location.path) else {
+        return Lookup::Unavailable;
+      };
+      if let Some(value) = fields.borrow().get(&location.field) {
+        return Lookup::Found(value);
       }
     }
-    if complete {
-      Lookup::Missing
-    } else {
-      Lookup::Unavailable
-    }
+    Lookup::Missing
+  }
+}
+
+impl ManagedKey {
+  /// Returns the path of the document that supplies the key's value.
+  pub fn found_in<'a, F: Borrow<Fields>>(
+    &'a self,
+    documents: &HashMap<String, F>,
+  ) -> Option<&'a str> {
+    self
+      .locations
+      .iter()
+      .find(|l| {
+        documents
+          .get(&l.path)
+          .is_some_and(|f| f.borrow().contains_key(&l.field))
+      })
+      .map(|l| l.path.as_str())
   }
 }
 

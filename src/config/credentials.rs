@@ -6,7 +6,9 @@ use std::path::Path;
 
 use url::Url;
 
+use super::auth::AuthSettings;
 use super::source::Sources;
+use super::tls::TlsSettings;
 use crate::error::Error;
 
 /// A token or other credential. `Debug` and `Display` never print it.
@@ -53,9 +55,10 @@ pub const CREDENTIAL_VARS: &[&str] = &[
 pub struct VaultSettings {
   pub address: Url,
   pub namespace: Option<String>,
-  pub token: Option<Secret>,
+  pub auth: AuthSettings,
   /// Names the source of the token (a variable or a file), never the token.
   pub token_source: String,
+  pub tls: TlsSettings,
 }
 
 /// Picks a variable from its Vault and its OpenBao spelling, Vault's first.
@@ -64,6 +67,13 @@ pub fn vault_var<'a>(sources: &Sources<'a>, name: &'static str) -> Option<(&'sta
     "VAULT_ADDR" => "BAO_ADDR",
     "VAULT_TOKEN" => "BAO_TOKEN",
     "VAULT_NAMESPACE" => "BAO_NAMESPACE",
+    "VAULT_ROLE_ID" => "BAO_ROLE_ID",
+    "VAULT_SECRET_ID" => "BAO_SECRET_ID",
+    "VAULT_CACERT" => "BAO_CACERT",
+    "VAULT_CAPATH" => "BAO_CAPATH",
+    "VAULT_CLIENT_CERT" => "BAO_CLIENT_CERT",
+    "VAULT_CLIENT_KEY" => "BAO_CLIENT_KEY",
+    "VAULT_TLS_SERVER_NAME" => "BAO_TLS_SERVER_NAME",
     _ => return sources.env_var(name).map(|v| (name, v)),
   };
   sources

@@ -21,9 +21,22 @@ pub const FILE_FIELDS: &[&str] = &[
   "exclude",
   "secrets",
   "startup_timeout_ms",
+  "connect_timeout_ms",
   "request_timeout_ms",
+  "retry_max_ms",
   "cache_ttl_ms",
   "max_stale_ms",
+  "kill_switch.max_errors",
+  "kill_switch.window_ms",
+  "kill_switch.cooldown_ms",
+  "kill",
+  "kill_file",
+  "auth_method",
+  "auth_mount",
+  "auth_role",
+  "role_id",
+  "secret_id_file",
+  "jwt_file",
   "strict",
   "log_level",
   "children",
@@ -59,10 +72,26 @@ pub fn read_config(
   let Value::Object(object) = value else {
     return Err(failed("expected a JSON object at the top level".into()));
   };
+  let object = flatten_kill_switch(object).map_err(failed)?;
   if let Some(unknown) = object.keys().find(|k| !FILE_FIELDS.contains(&k.as_str())) {
     return Err(failed(format!("unknown field {unknown:?}")));
   }
   Ok((shown, object))
+}
+
+/// Turns the nested `kill_switch` object into `kill_switch.<field>` keys,
+/// the form the setting lookups use.
+fn flatten_kill_switch(mut object: Map<String, Value>) -> Result<Map<String, Value>, String> {
+  match object.remove("kill_switch") {
+    None => Ok(object),
+    Some(Value::Object(nested)) => {
+      for (key, value) in nested {
+        object.insert(format!("kill_switch.{key}"), value);
+      }
+      Ok(object)
+    }
+    Some(_) => Err("kill_switch: expected an object".into()),
+  }
 }
 
 /// Finds the app name: the `name` in the nearest package.json above the

@@ -2,17 +2,24 @@
 //! (each later source wins). Validation errors name the field and where its
 //! value came from.
 
+mod auth;
 mod credentials;
 mod file;
+mod resilience;
 mod source;
+mod tls;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
+pub use auth::{AuthMethod, AuthSettings, SecretSource};
 pub use credentials::{parse_address, Secret, VaultSettings, CREDENTIAL_VARS};
+pub use resilience::{KillSwitchSettings, Resilience};
 pub use source::parse_bool;
+pub use tls::TlsSettings;
 
 use crate::error::Error;
+use resilience::millis;
 use source::Sources;
 
 /// Where a key's value comes from, rollout stage by stage.
@@ -67,9 +74,7 @@ pub struct Settings {
   /// Mapping table: environment key to `path#field`.
   pub secrets: BTreeMap<String, String>,
   pub startup_timeout_ms: u64,
-  pub request_timeout_ms: u64,
-  pub cache_ttl_ms: u64,
-  pub max_stale_ms: u64,
+  pub resilience: Resilience,
   pub strict: bool,
   pub log_level: String,
   pub children: Children,
@@ -142,15 +147,19 @@ pub fn load(ctx: &Context) -> Result<Settings, Error> {
     Some((_, ns)) => Some(ns.to_string()),
     None => src.string("", "namespace", &[])?,
   };
-  let vault = address.map(|address| {
-    let (token, token_source) = credentials::read_token(&src, home);
-    VaultSettings {
-      address,
-      namespace,
-      token,
-      token_source,
+  let vault = match address {
+    Some(address) => {
+      let (token, token_source) = credentials::read_token(&src, home);
+      Some(VaultSettings {
+        address,
+        namespace,
+        auth: auth::read_auth(&src, token)?,
+        token_source,
+        tls: tls::read_tls(&src),
+      })
     }
-  });
+    None => None,
+  };
 
   Ok(Settings {
     mode,
@@ -180,14 +189,7 @@ pub fn load(ctx: &Context) -> Result<Settings, Error> {
       "startup_timeout_ms",
       2000,
     )?,
-    request_timeout_ms: millis(
-      &src,
-      "RAGNOS_VAULT_REQUEST_TIMEOUT_MS",
-      "request_timeout_ms",
-      5000,
-    )?,
-    cache_ttl_ms: millis(&src, "RAGNOS_VAULT_CACHE_TTL_MS", "cache_ttl_ms", 300_000)?,
-    max_stale_ms: millis(&src, "RAGNOS_VAULT_MAX_STALE_MS", "max_stale_ms", 3_600_000)?,
+    resilience: resilience::read_resilience(&src)?,
     strict: src
       .boolean("RAGNOS_VAULT_STRICT", "strict")?
       .unwrap_or(false),
@@ -208,17 +210,6 @@ pub fn load(ctx: &Context) -> Result<Settings, Error> {
     vault,
     config_file: src.file_path.clone(),
   })
-}
-
-/// Reads a duration in milliseconds, from 1 ms to one day.
-fn millis(
-  src: &Sources,
-  env: &'static str,
-  field: &'static str,
-  default: u64,
-) -> Result<u64, Error> {
-  let value = src.number(env, field, 1.0, 86_400_000.0)?;
-  Ok(value.map_or(default, |v| v as u64))
 }
 
 fn expand_search_paths(configured: Option<Vec<String>>, app: &str) -> Vec<String> {
@@ -243,8 +234,18 @@ pub fn redacted_json(settings: &Settings) -> String {
     serde_json::json!({
       "address": v.address.as_str(),
       "namespace": v.namespace,
-      "token": if v.token.is_some() { "[redacted]" } else { "" },
+      "token": match &v.auth.method {
+        AuthMethod::Token(Some(_)) => "[redacted]",
+        _ => "",
+      },
+      "auth_method": v.auth.method_name(),
+      "auth_mount": v.auth.mount,
       "token_source": v.token_source,
+      "ca_cert": v.tls.ca_cert,
+      "ca_path": v.tls.ca_path,
+      "client_cert": v.tls.client_cert,
+      "tls_server_name": v.tls.server_name,
+      "skip_verify": v.tls.skip_verify,
     })
   });
   let value = serde_json::json!({
@@ -258,9 +259,18 @@ pub fn redacted_json(settings: &Settings) -> String {
     "exclude": settings.exclude,
     "secrets": settings.secrets,
     "startup_timeout_ms": settings.startup_timeout_ms,
-    "request_timeout_ms": settings.request_timeout_ms,
-    "cache_ttl_ms": settings.cache_ttl_ms,
-    "max_stale_ms": settings.max_stale_ms,
+    "connect_timeout_ms": settings.resilience.connect_timeout_ms,
+    "request_timeout_ms": settings.resilience.request_timeout_ms,
+    "retry_max_ms": settings.resilience.retry_max_ms,
+    "cache_ttl_ms": settings.resilience.cache_ttl_ms,
+    "max_stale_ms": settings.resilience.max_stale_ms,
+    "kill_switch": {
+      "max_errors": settings.resilience.kill_switch.max_errors,
+      "window_ms": settings.resilience.kill_switch.window_ms,
+      "cooldown_ms": settings.resilience.kill_switch.cooldown_ms,
+      "kill": settings.resilience.kill_switch.killed,
+      "kill_file": settings.resilience.kill_switch.kill_file,
+    },
     "strict": settings.strict,
     "log_level": settings.log_level,
     "children": match settings.children {

@@ -76,7 +76,10 @@ fn load_err(dir: &Path, pairs: &[(&str, &str)]) -> String {
 
 fn token_of(settings: &Settings) -> Option<String> {
   let vault = settings.vault.as_ref().expect("vault settings");
-  vault.token.as_ref().map(|t| t.expose().to_string())
+  match &vault.auth.method {
+    AuthMethod::Token(token) => token.as_ref().map(|t| t.expose().to_string()),
+    _ => None,
+  }
 }
 
 fn token_source_of(settings: &Settings) -> String {
@@ -169,9 +172,9 @@ fn remaining_fields_have_defaults() {
   assert_eq!(settings.kv_mount, "secret");
   assert!(settings.secrets.is_empty());
   assert_eq!(settings.startup_timeout_ms, 2000);
-  assert_eq!(settings.request_timeout_ms, 5000);
-  assert_eq!(settings.cache_ttl_ms, 300_000);
-  assert_eq!(settings.max_stale_ms, 3_600_000);
+  assert_eq!(settings.resilience.request_timeout_ms, 5000);
+  assert_eq!(settings.resilience.cache_ttl_ms, 300_000);
+  assert_eq!(settings.resilience.max_stale_ms, 3_600_000);
   assert!(!settings.strict);
   assert_eq!(settings.log_level, "warn");
   assert_eq!(settings.children, Children::Inherit);
@@ -227,9 +230,9 @@ fn file_wins_over_default() {
     Some("secret/file#key")
   );
   assert_eq!(settings.startup_timeout_ms, 1111);
-  assert_eq!(settings.request_timeout_ms, 2222);
-  assert_eq!(settings.cache_ttl_ms, 3333);
-  assert_eq!(settings.max_stale_ms, 4444);
+  assert_eq!(settings.resilience.request_timeout_ms, 2222);
+  assert_eq!(settings.resilience.cache_ttl_ms, 3333);
+  assert_eq!(settings.resilience.max_stale_ms, 4444);
   assert!(settings.strict);
   assert_eq!(settings.log_level, "info");
   assert_eq!(settings.children, Children::EnvOnly);
@@ -284,9 +287,9 @@ fn env_var_wins_over_file() {
   );
   assert!(!settings.secrets.contains_key("FILE_KEY"));
   assert_eq!(settings.startup_timeout_ms, 9000);
-  assert_eq!(settings.request_timeout_ms, 8000);
-  assert_eq!(settings.cache_ttl_ms, 7000);
-  assert_eq!(settings.max_stale_ms, 6000);
+  assert_eq!(settings.resilience.request_timeout_ms, 8000);
+  assert_eq!(settings.resilience.cache_ttl_ms, 7000);
+  assert_eq!(settings.resilience.max_stale_ms, 6000);
   assert!(!settings.strict);
   assert_eq!(settings.log_level, "debug");
   assert_eq!(settings.children, Children::Inherit);

@@ -1,23 +1,27 @@
-//! The engine: settings, plan, Vault client and cache of one process, and
-//! the view of managed keys that the JavaScript proxy serves.
+//! The engine: settings, plan, Vault client, cache and kill switch of one
+//! process, and the view of managed keys that the JavaScript proxy serves.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
-use tracing::{info, warn};
+use tokio::sync::Notify;
 
 use super::generation;
-use crate::cache::{Cache, Change};
+use crate::breaker::Breaker;
+use crate::cache::Cache;
 use crate::config::{Mode, Settings};
 use crate::mapping::{Kind, Lookup, Plan};
 use crate::routing::{self, Decision, Route};
-use crate::vault::Client;
+use crate::vault::{Client, TokenInfo};
 
 /// Where a managed key's reads are answered from, with the value when it
 /// comes from the cache.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Served {
   Vault(String),
+  /// A cached value past its TTL, served while refreshes fail.
+  Stale(String),
   /// The real environment; `fallback` when Vault should have answered.
   Env {
     fallback: bool,
@@ -31,8 +35,17 @@ impl Served {
   pub fn source(&self) -> &'static str {
     match self {
       Served::Vault(_) => "vault",
+      Served::Stale(_) => "stale",
       Served::Env { .. } => "env",
       Served::Hidden => "hidden",
+    }
+  }
+
+  /// Returns the value served from the cache, if any.
+  pub fn value(&self) -> Option<&str> {
+    match self {
+      Served::Vault(value) | Served::Stale(value) => Some(value),
+      _ => None,
     }
   }
 }
@@ -50,29 +63,49 @@ pub struct View {
   pub missing: Vec<String>,
 }
 
+/// The token's lifetime as of the last login, lookup or renewal.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenState {
+  pub info: TokenInfo,
+  pub obtained: Instant,
+}
+
 pub struct Engine {
   pub settings: Settings,
   pub plan: RwLock<Plan>,
   pub client: Option<Arc<Client>>,
   pub cache: Cache,
+  pub breaker: Breaker,
+  /// Set once a login or token lookup has succeeded.
+  pub token: Mutex<Option<TokenState>>,
+  /// Wakes the refresh loop early: `refresh()`, `revive()`.
+  pub wake: Notify,
   view: RwLock<Arc<View>>,
-  /// Paths whose last read failed, so each failure is logged once.
-  failing: RwLock<HashMap<String, String>>,
+  /// Paths whose last read failed and why, so each failure is logged once.
+  pub(super) failing: Mutex<HashMap<String, String>>,
+  /// Paths last published as stale, to rebuild when that changes.
+  pub(super) stale: Mutex<HashSet<String>>,
 }
 
 impl Engine {
   pub fn new(settings: Settings, plan: Plan, client: Option<Arc<Client>>) -> Engine {
+    let resilience = &settings.resilience;
     let cache = Cache::new(
-      std::time::Duration::from_millis(settings.cache_ttl_ms),
-      std::time::Duration::from_millis(settings.max_stale_ms),
+      Duration::from_millis(resilience.cache_ttl_ms),
+      Duration::from_millis(resilience.max_stale_ms),
     );
+    let breaker = Breaker::new(resilience.kill_switch.clone());
     Engine {
       settings,
       plan: RwLock::new(plan),
       client,
       cache,
+      breaker,
+      token: Mutex::new(None),
+      wake: Notify::new(),
       view: RwLock::new(Arc::new(View::default())),
-      failing: RwLock::new(HashMap::new()),
+      failing: Mutex::new(HashMap::new()),
+      stale: Mutex::new(HashSet::new()),
     }
   }
 
@@ -81,39 +114,28 @@ impl Engine {
     self.view.read().unwrap_or_else(|e| e.into_inner()).clone()
   }
 
-  /// Reads one document, given every spelling of its path, and stores it
-  /// under each. Returns whether the cache changed.
-  pub async fn fetch(&self, paths: &[String]) -> bool {
-    let (Some(client), Some(path)) = (&self.client, paths.first()) else {
-      return false;
-    };
-    match client.read(path).await {
-      Ok(outcome) => {
-        if let Some(reason) = self.failing_mut().remove(path) {
-          info!(path, previous = %reason, "read succeeded again; serving Vault values");
-        }
-        self.cache.store(paths, outcome) != Change::Unchanged
-      }
-      Err(error) => {
-        let reason = error.to_string();
-        let mut failing = self.failing_mut();
-        if failing.get(path) != Some(&reason) {
-          warn!("{reason}; serving environment values for its keys");
-          failing.insert(path.clone(), reason);
-        }
-        false
-      }
-    }
-  }
-
-  fn failing_mut(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, String>> {
-    self.failing.write().unwrap_or_else(|e| e.into_inner())
+  /// Returns the cached paths past their TTL.
+  pub fn stale_paths(&self) -> HashSet<String> {
+    let ttl = Duration::from_millis(self.settings.resilience.cache_ttl_ms);
+    let documents = self.cache.documents();
+    documents
+      .keys()
+      .filter(|path| {
+        self
+          .cache
+          .entry(path)
+          .is_some_and(|e| e.fetched_at.elapsed() > ttl)
+      })
+      .cloned()
+      .collect()
   }
 
   /// Recomputes every managed key's decision from the cache and publishes a
   /// new generation, so the proxy reloads on its next read.
   pub fn rebuild(&self) -> Arc<View> {
     let documents = self.cache.documents();
+    let stale = self.stale_paths();
+    let killed = self.breaker.is_open();
     let mut plan = self.plan.write().unwrap_or_else(|e| e.into_inner());
     plan.discover(&documents);
 
@@ -129,7 +151,7 @@ impl Engine {
         kind: managed.kind,
         in_canary,
         lookup: managed.lookup(&documents),
-        killed: false,
+        killed,
       };
       let missing = route.lookup == Lookup::Missing;
       let decision = routing::decide(&route);
@@ -140,6 +162,13 @@ impl Engine {
         }
       }
       let served = match decision {
+        Decision::Vault(value)
+          if managed
+            .found_in(&documents)
+            .is_some_and(|p| stale.contains(p)) =>
+        {
+          Served::Stale(value)
+        }
         Decision::Vault(value) => Served::Vault(value),
         Decision::Hidden => Served::Hidden,
         Decision::Env { fallback } => Served::Env { fallback },
@@ -147,6 +176,7 @@ impl Engine {
       view.entries.push((key.clone(), served));
     }
     drop(plan);
+    *self.stale.lock().unwrap_or_else(|e| e.into_inner()) = stale;
 
     view.generation = generation::bump();
     let view = Arc::new(view);

@@ -2,10 +2,14 @@
 //! Workers that load the addon share both: statics are per process, and
 //! the first realm to start the preloader sets them up.
 
+pub mod control;
 mod engine;
 pub mod environ;
+pub mod events;
 pub mod generation;
 pub mod logging;
+mod refresh;
+mod requests;
 pub mod startup;
 
 use std::sync::Arc;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use futures::future::join_all;
 use tracing::{debug, error, info, warn};
 
-use super::{engine::Engine, logging, runtime, STARTED};
+use super::{engine::Engine, logging, refresh, runtime, STARTED};
 use crate::config::{self, parse_bool, Context, Mode, CREDENTIAL_VARS};
 use crate::mapping::Plan;
 use crate::vault::Client;
@@ -94,8 +94,7 @@ fn start_once(request: &StartRequest) -> (Outcome, Option<Arc<Engine>>) {
   for e in &reference_errors {
     warn!("{e}; the key reads as unset");
   }
-  let timeout = Duration::from_millis(settings.request_timeout_ms);
-  let client = match Client::new(&vault, timeout) {
+  let client = match Client::new(&vault, &settings.resilience) {
     Ok(client) => Some(Arc::new(client)),
     Err(e) => {
       warn!("{e}; serving environment values");
@@ -120,7 +119,14 @@ fn start_once(request: &StartRequest) -> (Outcome, Option<Arc<Engine>>) {
     "starting"
   );
 
-  load_within(&engine, budget);
+  if engine.breaker.is_open() {
+    warn!(
+      "kill switch open: {}; serving environment values",
+      engine.breaker.state().reason
+    );
+  } else {
+    load_within(&engine, budget);
+  }
   let view = engine.rebuild();
   if strict && !view.unresolved.is_empty() {
     let keys = view.unresolved.join(", ");
@@ -132,6 +138,9 @@ fn start_once(request: &StartRequest) -> (Outcome, Option<Arc<Engine>>) {
   if !view.missing.is_empty() {
     let keys = view.missing.join(", ");
     warn!("no Vault value for {keys}; serving environment values");
+  }
+  if engine.client.is_some() {
+    refresh::spawn(engine.clone());
   }
   (outcome, Some(engine))
 }
@@ -162,6 +171,8 @@ fn load_within(engine: &Arc<Engine>, budget: Duration) {
     return;
   };
   let task = runtime().spawn(load_all(engine.clone(), client));
+  // The task keeps running past the budget; dropping the handle does not
+  // cancel it.
   let waited = runtime().block_on(async { tokio::time::timeout(budget, task).await });
   if waited.is_err() {
     warn!(
@@ -173,8 +184,7 @@ fn load_within(engine: &Arc<Engine>, budget: Duration) {
 }
 
 async fn load_all(engine: Arc<Engine>, client: Arc<Client>) {
-  if let Err(e) = client.login().await {
-    warn!("{e}; serving environment values");
+  if engine.login().await.is_err() {
     return;
   }
   let mut pending = engine
@@ -186,7 +196,7 @@ async fn load_all(engine: Arc<Engine>, client: Arc<Client>) {
     // The first read below a mount learns the mount's KV version. Every path
     // whose mount is then known is read at once, one read per document
     // however it is spelled; paths below other mounts wait for a later round.
-    engine.fetch(std::slice::from_ref(&first)).await;
+    let _ = engine.fetch(std::slice::from_ref(&first)).await;
     let first_name = client.canonical(&first);
     let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut unknown = Vec::new();

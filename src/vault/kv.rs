@@ -102,6 +102,16 @@ pub async fn read(client: &Client, path: &str) -> Result<ReadOutcome> {
       version,
     })),
     Err(error) if errors::status(&error) == Some(404) => Ok(ReadOutcome::NotFound { canonical }),
+    Err(error) if errors::status(&error) == Some(403) => Err(Error::Denied {
+      path: path.to_string(),
+    }),
+    Err(error) if errors::status(&error) == Some(503) => Err(Error::Sealed {
+      address: client.address.clone(),
+    }),
+    Err(error) if errors::status(&error).is_none() => Err(Error::Unreachable {
+      address: client.address.clone(),
+      reason: errors::describe(&error),
+    }),
     Err(error) => Err(Error::Read {
       path: path.to_string(),
       reason: errors::describe(&error),
@@ -119,7 +129,7 @@ async fn read_v2(
     .path(path)
     .build()
     .expect("mount and path are always set");
-  let response = vaultrs::api::exec_with_result(&client.inner, endpoint).await?;
+  let response = vaultrs::api::exec_with_result(client.vault().as_ref(), endpoint).await?;
   Ok((to_fields(response.data), Some(response.metadata.version)))
 }
 
@@ -128,7 +138,7 @@ async fn read_v1(
   mount: &str,
   path: &str,
 ) -> std::result::Result<(Fields, Option<u64>), vaultrs::error::ClientError> {
-  let response = vaultrs::kv1::get_raw(&client.inner, mount, path).await?;
+  let response = vaultrs::kv1::get_raw(client.vault().as_ref(), mount, path).await?;
   Ok((to_fields(response.data), None))
 }
 
@@ -157,18 +167,14 @@ async fn lookup_mount(client: &Client, path: &str) -> Result<Mount> {
     path: path.split('/').next().unwrap_or(path).to_string(),
     version: 2,
   };
-  let url = format!("{}/v1/sys/internal/ui/mounts/{}", client.address, path);
-  let mut request = client
-    .inner
-    .http
-    .http
-    .get(url)
-    .header("X-Vault-Request", "true");
-  let token = &client.inner.settings.token;
+  let url = format!("{}/v1/sys/internal/ui/mounts/{}", client.base, path);
+  let mut request = client.http.get(url).header("X-Vault-Request", "true");
+  let vault = client.vault();
+  let token = &vault.settings.token;
   if !token.is_empty() {
     request = request.header("X-Vault-Token", token.as_str());
   }
-  if let Some(namespace) = &client.inner.settings.namespace {
+  if let Some(namespace) = &vault.settings.namespace {
     request = request.header("X-Vault-Namespace", namespace.as_str());
   }
 

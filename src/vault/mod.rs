@@ -1,66 +1,75 @@
-//! The Vault client on `vaultrs`: address, namespace, timeouts, token auth,
-//! and KV v1 and v2 reads with the mount's version found automatically.
+//! The Vault client on `vaultrs`: address, TLS, namespace, timeouts, the
+//! login methods and token renewal, and KV v1 and v2 reads with the mount's
+//! version found automatically.
 
+mod auth;
 mod errors;
+mod http;
 mod kv;
 
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use tracing::{debug, instrument};
+use tracing::instrument;
+use vaultrs::api::EndpointMiddleware;
 use vaultrs::client::{VaultClient, VaultClientSettings};
 
-use crate::config::VaultSettings;
-use crate::error::{Error, Result};
+use crate::config::{Resilience, VaultSettings};
+use crate::error::Result;
 
 pub use kv::{Document, ReadOutcome};
 
-/// A logged-in client and what is known about the server's mounts.
+/// A client whose token can change (after a login), and what is known
+/// about the server's mounts.
 pub struct Client {
-  inner: VaultClient,
+  current: RwLock<Arc<VaultClient>>,
+  http: reqwest::Client,
+  base: String,
+  settings: VaultSettings,
+  /// The configured address, for messages.
   address: String,
-  timeout: Duration,
   mounts: kv::MountTable,
 }
 
-/// What a token lookup reported; no part of the token itself.
+/// What a login, lookup or renewal reported; no part of the token.
 #[derive(Debug, Clone, Copy)]
 pub struct TokenInfo {
+  /// Seconds left; 0 for a token that never expires, such as a root token.
   pub ttl_seconds: u64,
   pub renewable: bool,
 }
 
 impl Client {
-  /// Builds a client. Settings are passed in full rather than through the
-  /// `vaultrs` builder, whose defaults read the process environment and
+  /// Builds a client. The `vaultrs` settings are filled in here rather than
+  /// through its builder, whose defaults read the process environment and
   /// whose address setter panics on a malformed URL.
-  pub fn new(settings: &VaultSettings, timeout: Duration) -> Result<Client> {
-    let address = settings.address.to_string();
-    let client_settings = VaultClientSettings {
-      address: settings.address.clone(),
-      ca_certs: Vec::new(),
-      identity: None,
-      timeout: Some(timeout),
-      token: settings
-        .token
-        .as_ref()
-        .map(|t| t.expose().to_string())
-        .unwrap_or_default(),
-      verify: true,
-      version: 1,
-      wrapping: false,
-      namespace: settings.namespace.clone(),
-      proxy: None,
-    };
-    let inner = VaultClient::new(client_settings).map_err(|e| Error::Unreachable {
-      address: address.clone(),
-      reason: errors::describe(&e),
-    })?;
-    Ok(Client {
-      inner,
-      address: address.trim_end_matches('/').to_string(),
-      timeout,
+  pub fn new(settings: &VaultSettings, resilience: &Resilience) -> Result<Client> {
+    let connect = Duration::from_millis(resilience.connect_timeout_ms);
+    let timeout = Duration::from_millis(resilience.request_timeout_ms);
+    let http = http::build(&settings.address, &settings.tls, connect, timeout)?;
+    let client = Client {
+      current: RwLock::new(Arc::new(VaultClient {
+        http: rustify::clients::reqwest::Client::new(&http.base, http.client.clone()),
+        middle: EndpointMiddleware {
+          token: String::new(),
+          version: "v1".into(),
+          wrap: None,
+          namespace: None,
+        },
+        settings: client_settings(settings, timeout),
+      })),
+      http: http.client,
+      base: http.base,
+      settings: settings.clone(),
+      address: settings.address.as_str().trim_end_matches('/').to_string(),
       mounts: kv::MountTable::default(),
-    })
+    };
+    let token = match &settings.auth.method {
+      crate::config::AuthMethod::Token(Some(token)) => token.expose().to_string(),
+      _ => String::new(),
+    };
+    client.set_token(&token);
+    Ok(client)
   }
 
   /// Returns the server address, for messages.
@@ -68,32 +77,33 @@ impl Client {
     &self.address
   }
 
-  /// Checks the token by looking it up, which also gives its TTL. A client
-  /// without a token of its own (behind a Vault or OpenBao proxy with
-  /// auto-auth) goes through the same call.
-  #[instrument(skip(self), fields(address = %self.address))]
+  /// Logs in with the configured method, or checks the given token, and
+  /// returns the token's lifetime.
+  #[instrument(skip(self), fields(address = %self.address, method = self.settings.auth.method_name()))]
   pub async fn login(&self) -> Result<TokenInfo> {
-    let lookup = vaultrs::token::lookup_self(&self.inner);
-    let response = tokio::time::timeout(self.timeout, lookup)
-      .await
-      .map_err(|_| self.unreachable("timed out"))?
-      .map_err(|e| errors::classify_login(&e, &self.address))?;
-    debug!(ttl = response.ttl, "token accepted");
-    Ok(TokenInfo {
-      ttl_seconds: response.ttl,
-      renewable: response.renewable.unwrap_or(false),
-    })
+    auth::login(self).await
+  }
+
+  /// Looks up the current token, whatever the auth method, to tell a
+  /// rejected token from a missing policy after a 403.
+  pub async fn check_token(&self) -> Result<TokenInfo> {
+    auth::check(self).await
+  }
+
+  /// Renews the token for its usual increment.
+  #[instrument(skip(self), fields(address = %self.address))]
+  pub async fn renew(&self) -> Result<TokenInfo> {
+    auth::renew(self).await
+  }
+
+  /// Tells whether the method logs in, so a rejected token can be replaced.
+  pub fn logs_in(&self) -> bool {
+    self.settings.auth.logs_in()
   }
 
   /// Reads one KV document, as `mount/path` in either KV v2 spelling.
   pub async fn read(&self, path: &str) -> Result<ReadOutcome> {
-    let read = kv::read(self, path);
-    tokio::time::timeout(self.timeout * 2, read)
-      .await
-      .map_err(|_| Error::Timeout {
-        path: path.to_string(),
-        millis: (self.timeout * 2).as_millis() as u64,
-      })?
+    kv::read(self, path).await
   }
 
   /// Returns the one name of a document that `path` spells, once a read
@@ -102,10 +112,44 @@ impl Client {
     kv::canonical(self, path)
   }
 
-  fn unreachable(&self, reason: &str) -> Error {
-    Error::Unreachable {
-      address: self.address.clone(),
-      reason: reason.to_string(),
-    }
+  fn vault(&self) -> Arc<VaultClient> {
+    self
+      .current
+      .read()
+      .unwrap_or_else(|e| e.into_inner())
+      .clone()
+  }
+
+  fn set_token(&self, token: &str) {
+    let previous = self.vault();
+    let next = VaultClient {
+      http: rustify::clients::reqwest::Client::new(&self.base, self.http.clone()),
+      middle: EndpointMiddleware {
+        token: token.to_string(),
+        version: "v1".into(),
+        wrap: None,
+        namespace: self.settings.namespace.clone(),
+      },
+      settings: VaultClientSettings {
+        token: token.to_string(),
+        ..previous.settings.clone()
+      },
+    };
+    *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
+  }
+}
+
+fn client_settings(settings: &VaultSettings, timeout: Duration) -> VaultClientSettings {
+  VaultClientSettings {
+    address: settings.address.clone(),
+    ca_certs: Vec::new(),
+    identity: None,
+    timeout: Some(timeout),
+    token: String::new(),
+    verify: !settings.tls.skip_verify,
+    version: 1,
+    wrapping: false,
+    namespace: settings.namespace.clone(),
+    proxy: None,
   }
 }

@@ -1,0 +1,177 @@
+//! Vault requests made by the engine, with their accounting: each failure
+//! counts toward the kill switch and is logged once per state change, and
+//! a rejected token gets one fresh login when the auth method can log in.
+
+use std::time::Instant;
+
+use tracing::{info, warn};
+
+use super::engine::{Engine, TokenState};
+use crate::breaker::{self, Permit};
+use crate::cache::Change;
+use crate::error::{Error, Result};
+
+impl Engine {
+  /// Logs in (or checks the token) and records the token's lifetime.
+  pub async fn login(&self) -> Result<()> {
+    let Some(client) = &self.client else {
+      return Ok(());
+    };
+    match client.login().await {
+      Ok(info) => {
+        *self.token.lock().unwrap_or_else(|e| e.into_inner()) = Some(TokenState {
+          info,
+          obtained: Instant::now(),
+        });
+        self.note_success("login");
+        Ok(())
+      }
+      Err(error) => {
+        self.note_failure("login", &error);
+        Err(error)
+      }
+    }
+  }
+
+  /// Tells whether a login or token lookup has succeeded.
+  pub fn logged_in(&self) -> bool {
+    self
+      .token
+      .lock()
+      .unwrap_or_else(|e| e.into_inner())
+      .is_some()
+  }
+
+  /// Reads one document, given every spelling of its path, and stores it
+  /// under each.
+  pub async fn fetch(&self, paths: &[String]) -> Result<Change> {
+    let (Some(client), Some(path)) = (&self.client, paths.first()) else {
+      return Ok(Change::Unchanged);
+    };
+    let mut result = client.read(path).await;
+    if matches!(result, Err(Error::Denied { .. })) && self.token_was_rejected().await {
+      result = client.read(path).await;
+    }
+    match result {
+      Ok(outcome) => {
+        self.note_success(path);
+        Ok(self.cache.store(paths, outcome))
+      }
+      Err(error) => {
+        self.note_failure(path, &error);
+        Err(error)
+      }
+    }
+  }
+
+  /// After a 403, tells whether the token itself was the problem and a
+  /// fresh login replaced it. A 403 for a missing policy leaves the token
+  /// valid, so it never starts a login.
+  async fn token_was_rejected(&self) -> bool {
+    let Some(client) = &self.client else {
+      return false;
+    };
+    if !client.logs_in() {
+      return false;
+    }
+    let lookup = client.check_token().await;
+    if !matches!(lookup, Err(Error::TokenRejected { .. })) {
+      return false;
+    }
+    info!("vault rejected the token; logging in again");
+    self.login().await.is_ok()
+  }
+
+  /// Records a successful request: clears the failure it ends, and closes
+  /// the kill switch when it was the probe.
+  fn note_success(&self, what: &str) {
+    let mut failing = self.failing.lock().unwrap_or_else(|e| e.into_inner());
+    let recovered = failing.remove(what).is_some() && failing.is_empty();
+    drop(failing);
+    if recovered {
+      let address = self.client.as_ref().map_or("", |c| c.address());
+      warn!("vault at {address} answers again; serving Vault values");
+    }
+    if let Some(change) = self.breaker.record_success() {
+      self.apply_breaker(change);
+    }
+  }
+
+  /// Records a failed request: logs it once per distinct reason and counts
+  /// it toward the kill switch.
+  fn note_failure(&self, what: &str, error: &Error) {
+    let reason = error.to_string();
+    let mut failing = self.failing.lock().unwrap_or_else(|e| e.into_inner());
+    let known = failing.values().any(|r| *r == reason);
+    failing.insert(what.to_string(), reason.clone());
+    drop(failing);
+    if !known {
+      warn!("{reason}; serving environment values");
+    }
+    if let Some(change) = self.breaker.record_error(&reason) {
+      self.apply_breaker(change);
+    }
+  }
+
+  /// Asks the kill switch whether a request may go out now.
+  pub fn permit(&self) -> Permit {
+    self.breaker.permit()
+  }
+
+  /// Publishes a change of the kill switch: one line at warn, a new view,
+  /// and on closing, an immediate refresh.
+  pub fn apply_breaker(&self, change: breaker::Change) {
+    if change.open {
+      warn!(
+        "kill switch open: {}; serving environment values",
+        change.reason
+      );
+    } else {
+      warn!(
+        "kill switch closed: {}; serving Vault values",
+        change.reason
+      );
+      self.wake.notify_one();
+    }
+    self.rebuild();
+    super::events::killswitch(&change);
+  }
+}
+
+impl Engine {
+  /// Renews the token at two thirds of its TTL, or logs in again when it
+  /// cannot be renewed and the method can log in. A token that never
+  /// expires (TTL 0) is left alone.
+  pub async fn renew_if_due(&self) {
+    let Some(client) = &self.client else {
+      return;
+    };
+    let Some(state) = *self.token.lock().unwrap_or_else(|e| e.into_inner()) else {
+      return;
+    };
+    let ttl = std::time::Duration::from_secs(state.info.ttl_seconds);
+    if ttl.is_zero() || state.obtained.elapsed() < ttl * 2 / 3 {
+      return;
+    }
+    if !state.info.renewable {
+      if client.logs_in() {
+        let _ = self.login().await;
+      }
+      return;
+    }
+    match client.renew().await {
+      Ok(info) => {
+        info!(ttl = info.ttl_seconds, "token renewed");
+        *self.token.lock().unwrap_or_else(|e| e.into_inner()) = Some(TokenState {
+          info,
+          obtained: Instant::now(),
+        });
+        self.note_success("renew");
+      }
+      Err(Error::TokenRejected { .. }) if client.logs_in() => {
+        let _ = self.login().await;
+      }
+      Err(error) => self.note_failure("renew", &error),
+    }
+  }
+}
