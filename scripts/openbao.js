@@ -11,6 +11,7 @@ const { spawn } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const http = require('node:http');
+const https = require('node:https');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
@@ -79,7 +80,7 @@ function encodePath(apiPath) {
  * `{ status, headers, text, body }`, where `body` is the parsed JSON response or
  * null. Any HTTP status resolves, and only network failures and timeouts reject.
  */
-function vaultRequest(addr, method, apiPath, { body, token, namespace, timeoutMs = REQUEST_TIMEOUT_MS } = {}) {
+function vaultRequest(addr, method, apiPath, { body, token, namespace, ca, timeoutMs = REQUEST_TIMEOUT_MS } = {}) {
   const url = new URL(apiPath.startsWith('/') ? apiPath : `/${apiPath}`, addr);
   const payload = body === undefined ? undefined : JSON.stringify(body);
   const headers = { Accept: 'application/json' };
@@ -95,7 +96,14 @@ function vaultRequest(addr, method, apiPath, { body, token, namespace, timeoutMs
   }
 
   return new Promise((resolve, reject) => {
-    const request = http.request(url, { method, headers, agent: false }, (response) => {
+    // `ca` is the path of the CA bundle of a TLS dev server, read on each
+    // call because the server writes it only once it starts.
+    const transport = url.protocol === 'https:' ? https : http;
+    const options = { method, headers, agent: false };
+    if (ca) {
+      options.ca = fs.readFileSync(ca);
+    }
+    const request = transport.request(url, options, (response) => {
       const chunks = [];
       response.on('data', (chunk) => chunks.push(chunk));
       response.on('error', reject);
@@ -186,13 +194,13 @@ function spawnDevServer({ baoPath, port, token, homeDir, extraArgs }) {
  * Polls GET /v1/sys/health until it returns 200. Resolves to null on success or
  * to a reason string when the server exits or the deadline passes.
  */
-async function waitUntilHealthy(state, addr, deadline) {
+async function waitUntilHealthy(state, addr, deadline, ca) {
   while (Date.now() < deadline) {
     if (state.exited) {
       return `exited with code ${state.exited.code} (signal ${state.exited.signal}) before it became healthy`;
     }
     try {
-      const response = await vaultRequest(addr, 'GET', '/v1/sys/health', { timeoutMs: 1000 });
+      const response = await vaultRequest(addr, 'GET', '/v1/sys/health', { timeoutMs: 1000, ca });
       if (response.status === 200) {
         return null;
       }
@@ -222,6 +230,12 @@ async function stopGuard(state) {
  * - baoBinary: command or path of the OpenBao CLI (default: BAO_BINARY, else `bao` on PATH).
  * - startupTimeoutMs: how long to wait for /v1/sys/health to return 200 (default 20000).
  * - extraArgs: more arguments for `bao server`.
+ * - tls: serve HTTPS with a generated CA (`-dev-tls`); the client object then
+ *   has `caCert`, `cert` and `key`: paths of the CA, server certificate and key.
+ * - port: listen on this port instead of a free one, so a restarted server
+ *   keeps its address. A taken port is not retried.
+ * - token: the root token id instead of a random one, so a restarted server
+ *   accepts the same token. A dev server keeps no data across restarts.
  *
  * Resolves to the client object that `createClient` describes.
  * Rejects with the server's output when it exits early or is not healthy in time.
@@ -229,7 +243,7 @@ async function stopGuard(state) {
 async function startOpenBao(opts = {}) {
   const baoBinary = opts.baoBinary || process.env.BAO_BINARY || 'bao';
   const startupTimeoutMs = opts.startupTimeoutMs || DEFAULT_STARTUP_TIMEOUT_MS;
-  const extraArgs = opts.extraArgs || [];
+  const extraArgs = [...(opts.extraArgs || [])];
 
   const baoPath = findExecutable(baoBinary, process.env.PATH);
   if (!baoPath) {
@@ -239,24 +253,30 @@ async function startOpenBao(opts = {}) {
   }
 
   const homeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ragnos-openbao-'));
-  const token = `root-${crypto.randomBytes(16).toString('hex')}`;
+  const tlsDir = path.join(homeDir, 'tls');
+  const caCert = opts.tls ? path.join(tlsDir, 'vault-ca.pem') : undefined;
+  if (opts.tls) {
+    fs.mkdirSync(tlsDir);
+    extraArgs.push('-dev-tls', `-dev-tls-cert-dir=${tlsDir}`);
+  }
+  const token = opts.token || `root-${crypto.randomBytes(16).toString('hex')}`;
   const deadline = Date.now() + startupTimeoutMs;
   let lastFailure = '';
 
   for (let attempt = 1; attempt <= MAX_PORT_ATTEMPTS; attempt++) {
-    const port = await findFreePort();
-    const addr = `http://127.0.0.1:${port}`;
+    const port = opts.port || (await findFreePort());
+    const addr = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
     const state = spawnDevServer({ baoPath, port, token, homeDir, extraArgs });
-    const failure = await waitUntilHealthy(state, addr, deadline);
+    const failure = await waitUntilHealthy(state, addr, deadline, caCert);
     if (failure === null) {
-      return createClient({ state, addr, port, token, homeDir });
+      return createClient({ state, addr, port, token, homeDir, caCert });
     }
 
     await stopGuard(state);
     lastFailure = `OpenBao dev server at ${addr} ${failure} (timeout ${startupTimeoutMs} ms). Server output:\n${state.output}`;
     // Another process may have taken the port between findFreePort and bind.
     const portTaken = /address already in use/i.test(state.output);
-    if (!portTaken || Date.now() >= deadline) {
+    if (!portTaken || opts.port || Date.now() >= deadline) {
       break;
     }
   }
@@ -277,10 +297,10 @@ async function startOpenBao(opts = {}) {
  * - output(): the server's recent stdout and stderr.
  * - stop(): kills the server, waits for it to exit and removes homeDir.
  */
-function createClient({ state, addr, port, token: rootToken, homeDir }) {
+function createClient({ state, addr, port, token: rootToken, homeDir, caCert }) {
   async function request(method, apiPath, body, token) {
     const effectiveToken = token === undefined ? rootToken : token;
-    return vaultRequest(addr, method, apiPath, { body, token: effectiveToken });
+    return vaultRequest(addr, method, apiPath, { body, token: effectiveToken, ca: caCert });
   }
 
   async function requestOk(method, apiPath, body) {
@@ -323,6 +343,9 @@ function createClient({ state, addr, port, token: rootToken, homeDir }) {
     port,
     token: rootToken,
     homeDir,
+    caCert,
+    cert: caCert && path.join(path.dirname(caCert), 'vault-cert.pem'),
+    key: caCert && path.join(path.dirname(caCert), 'vault-key.pem'),
     request,
     kvPut: (secretPath, data) => kv2Put('secret', secretPath, data),
     kvGet: (secretPath) => kv2Get('secret', secretPath),

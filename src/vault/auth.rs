@@ -35,18 +35,51 @@ pub async fn login(client: &Client) -> Result<TokenInfo> {
   Ok(token_info(&info))
 }
 
+/// Looks up the current token with a plain request that reads only the
+/// TTL and the renewable flag: a Vault or OpenBao proxy returns the lookup
+/// without some fields (the accessor among them) that `vaultrs` requires.
 async fn lookup(client: &Client, has_token: bool) -> Result<TokenInfo> {
   let vault = client.vault();
-  let lookup = vaultrs::token::lookup_self(vault.as_ref()).await;
-  match lookup {
-    Ok(response) => Ok(TokenInfo {
-      ttl_seconds: response.ttl,
-      renewable: response.renewable.unwrap_or(false),
+  let url = format!("{}/v1/auth/token/lookup-self", client.base);
+  let mut request = client.http.get(url).header("X-Vault-Request", "true");
+  if !vault.settings.token.is_empty() {
+    request = request.header("X-Vault-Token", vault.settings.token.as_str());
+  }
+  if let Some(namespace) = &vault.settings.namespace {
+    request = request.header("X-Vault-Namespace", namespace.as_str());
+  }
+  let response = request.send().await.map_err(|e| Error::Unreachable {
+    address: client.address.clone(),
+    reason: errors::innermost(&e),
+  })?;
+  let status = response.status().as_u16();
+  let bytes = response.bytes().await.unwrap_or_default();
+  let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+  match status {
+    200 => Ok(TokenInfo {
+      ttl_seconds: body
+        .pointer("/data/ttl")
+        .and_then(|v| v.as_u64())
+        .unwrap_or(0),
+      renewable: body
+        .pointer("/data/renewable")
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false),
     }),
-    Err(e) if !has_token && errors::status(&e).is_some() => Err(Error::NoToken {
+    401 | 403 if !has_token => Err(Error::NoToken {
       address: client.address.clone(),
     }),
-    Err(e) => Err(errors::classify_login(&e, &client.address)),
+    401 | 403 => Err(Error::TokenRejected {
+      address: client.address.clone(),
+      status,
+    }),
+    503 => Err(Error::Sealed {
+      address: client.address.clone(),
+    }),
+    _ => Err(Error::Read {
+      path: "auth/token/lookup-self".into(),
+      reason: format!("status {status}{}", errors::first_error(&body)),
+    }),
   }
 }
 

@@ -51,3 +51,21 @@ pub fn classify_login(error: &ClientError, address: &str) -> Error {
     },
   }
 }
+
+/// Describes an error by its innermost cause.
+pub fn innermost(error: &dyn std::error::Error) -> String {
+  let mut cause = error;
+  while let Some(next) = cause.source() {
+    cause = next;
+  }
+  cause.to_string()
+}
+
+/// Returns ": <first error>" from a Vault error body, or nothing.
+pub fn first_error(body: &serde_json::Value) -> String {
+  body
+    .pointer("/errors/0")
+    .and_then(|v| v.as_str())
+    .map(|e| format!(": {}", e.replace('\n', " ").trim()))
+    .unwrap_or_default()
+}

@@ -180,7 +180,7 @@ async fn lookup_mount(client: &Client, path: &str) -> Result<Mount> {
 
   let response = request.send().await.map_err(|e| Error::Unreachable {
     address: client.address.clone(),
-    reason: innermost(&e),
+    reason: errors::innermost(&e),
   })?;
   let status = response.status().as_u16();
   let body = response.bytes().await.unwrap_or_default();
@@ -211,12 +211,4 @@ fn parse_mount(data: &Value) -> Option<Mount> {
     .and_then(|v| v.parse::<u8>().ok())
     .unwrap_or(1);
   Some(Mount { path, version })
-}
-
-fn innermost(error: &dyn std::error::Error) -> String {
-  let mut cause = error;
-  while let Some(next) = cause.source() {
-    cause = next;
-  }
-  cause.to_string()
 }
