@@ -61,3 +61,13 @@ test('RAGNOS_VAULT_LOG raises the level to info', async (t) => {
   t.regex(result.stderr, /^ragnos-vault: info: starting mode=vault/m)
   t.notRegex(result.stderr, /debug:/)
 })
+
+test('log_level in the config file applies', async (t) => {
+  const fs = require('node:fs')
+  const path = require('node:path')
+  const { freeDir } = require('./helpers/run')
+  const dir = freeDir()
+  fs.writeFileSync(path.join(dir, 'ragnos-vault.json'), JSON.stringify({ log_level: 'info' }))
+  const result = await runNode({ eval: PROGRAM, env: env(t), cwd: dir })
+  t.regex(result.stderr, /^ragnos-vault: info: starting mode=vault/m)
+})

@@ -41,8 +41,8 @@ pub struct StartResult {
   pub children_env_only: bool,
 }
 
-/// Every managed key, where its reads come from (`vault`, `env` or
-/// `hidden`), and the value for those served from the cache.
+/// Every managed key, where its reads come from (`vault`, `stale`, `env`
+/// or `hidden`), and the value for those served from the cache.
 #[napi(object)]
 pub struct Snapshot {
   pub generation: u32,
@@ -83,10 +83,9 @@ pub fn snapshot() -> Snapshot {
   for (key, served) in &view.entries {
     snapshot.keys.push(key.clone());
     snapshot.sources.push(served.source().to_string());
-    snapshot.values.push(match served {
-      runtime::Served::Vault(value) => Some(value.clone()),
-      _ => None,
-    });
+    // Stale keys carry their last value too: the proxy serves it until
+    // max_stale_ms runs out, and a missing value would read as unset.
+    snapshot.values.push(served.value().map(str::to_string));
   }
   snapshot
 }
@@ -179,4 +178,15 @@ impl Task for RefreshTask {
 #[napi]
 pub fn refresh() -> AsyncTask<RefreshTask> {
   AsyncTask::new(RefreshTask)
+}
+
+/// Checks the settings, Vault and every managed key as the preloader would
+/// see them for `options`, without starting it. The report holds no value.
+#[napi]
+pub fn doctor(options: StartOptions) -> runtime::doctor::DoctorReport {
+  runtime::doctor::run(
+    options.env,
+    PathBuf::from(options.cwd),
+    options.script.filter(|s| !s.is_empty()).map(PathBuf::from),
+  )
 }

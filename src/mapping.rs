@@ -108,16 +108,21 @@ impl Plan {
         "{REFERENCE_PREFIX}{}",
         target.trim_start_matches(REFERENCE_PREFIX)
       );
-      match parse_reference(key, &spelled) {
-        Ok(location) => {
-          let managed = ManagedKey {
-            kind: Kind::Mapped,
-            locations: vec![location],
-          };
-          plan.keys.insert(key.clone(), managed);
+      // A malformed entry keeps its key managed with no location, so the
+      // key falls back to its environment value instead of being looked up
+      // by the patterns in a place the mapping did not name.
+      let locations = match parse_reference(key, &spelled) {
+        Ok(location) => vec![location],
+        Err(error) => {
+          errors.push(error);
+          Vec::new()
         }
-        Err(error) => errors.push(error),
-      }
+      };
+      let managed = ManagedKey {
+        kind: Kind::Mapped,
+        locations,
+      };
+      plan.keys.insert(key.clone(), managed);
     }
 
     for key in env.keys() {
@@ -226,7 +231,27 @@ pub fn is_reserved(key: &str) -> bool {
   RESERVED_PREFIXES.iter().any(|p| key.starts_with(p))
 }
 
-/// Parses `vault:<path>#<field>`.
+/// Checks a KV path (or part of one) before it becomes part of a URL:
+/// no empty, `.` or `..` segment, and none of the characters that would
+/// change the URL's meaning.
+pub fn check_path(path: &str) -> Result<(), String> {
+  if path
+    .split('/')
+    .any(|segment| segment.is_empty() || segment == "." || segment == "..")
+  {
+    return Err("empty, . or .. segment in the path".into());
+  }
+  if path
+    .chars()
+    .any(|c| c.is_control() || matches!(c, '?' | '%' | '#'))
+  {
+    return Err("control character, ?, % or # in the path".into());
+  }
+  Ok(())
+}
+
+/// Parses `vault:<path>#<field>`. The field follows the last `#`, and the
+/// path may not contain another.
 pub fn parse_reference(key: &str, value: &str) -> Result<Location, Error> {
   let invalid = |reason: &str| Error::InvalidReference {
     key: key.to_string(),
@@ -249,15 +274,7 @@ pub fn parse_reference(key: &str, value: &str) -> Result<Location, Error> {
   if !path.contains('/') {
     return Err(invalid("expected <mount>/<path>, as in secret/mcp/app"));
   }
-  if path
-    .split('/')
-    .any(|segment| segment.is_empty() || segment == "." || segment == "..")
-  {
-    return Err(invalid("empty, . or .. segment in the path"));
-  }
-  if path.chars().any(|c| c.is_control() || c == '?' || c == '%') {
-    return Err(invalid("control character, ? or % in the path"));
-  }
+  check_path(path).map_err(|reason| invalid(&reason))?;
   Ok(Location {
     path: path.to_string(),
     field: field.to_string(),

@@ -139,6 +139,7 @@ pub fn load(ctx: &Context) -> Result<Settings, Error> {
     .unwrap_or_else(|| "secret".into());
   let search_paths =
     expand_search_paths(src.list("RAGNOS_VAULT_SEARCH_PATHS", "search_paths")?, &app);
+  check_paths(&kv_mount, &search_paths, &app)?;
 
   // An empty HOME would turn `~/.vault-token` into a path relative to the
   // working directory.
@@ -193,9 +194,7 @@ pub fn load(ctx: &Context) -> Result<Settings, Error> {
     strict: src
       .boolean("RAGNOS_VAULT_STRICT", "strict")?
       .unwrap_or(false),
-    log_level: src
-      .string("RAGNOS_VAULT_LOG", "log_level", LOG_LEVELS)?
-      .unwrap_or_else(|| "warn".into()),
+    log_level: read_log_level(&src)?,
     children: match src.string(
       "RAGNOS_VAULT_CHILDREN",
       "children",
@@ -209,6 +208,49 @@ pub fn load(ctx: &Context) -> Result<Settings, Error> {
       .unwrap_or(true),
     vault,
     config_file: src.file_path.clone(),
+  })
+}
+
+/// Checks the mount and each search path as `vault:` references are
+/// checked, since an app name such as `../x` would otherwise climb out of
+/// the configured folder.
+fn check_paths(kv_mount: &str, search_paths: &[String], app: &str) -> Result<(), Error> {
+  let mount = kv_mount.trim_matches('/');
+  for path in std::iter::once(mount).chain(search_paths.iter().map(String::as_str)) {
+    if let Err(reason) = crate::mapping::check_path(path) {
+      return Err(Error::InvalidSetting {
+        field: if path == mount {
+          "kv_mount"
+        } else {
+          "search_paths"
+        },
+        value: path.to_string(),
+        origin: format!("the settings, with app {app:?}"),
+        reason,
+      });
+    }
+  }
+  Ok(())
+}
+
+/// Reads the log level, in any letter case, as `log_level` does.
+fn read_log_level(src: &Sources) -> Result<String, Error> {
+  let Some(text) = src.string("RAGNOS_VAULT_LOG", "log_level", &[])? else {
+    return Ok("warn".into());
+  };
+  let level = text.trim().to_ascii_lowercase();
+  if LOG_LEVELS.contains(&level.as_str()) {
+    return Ok(level);
+  }
+  let origin = match src.env_var("RAGNOS_VAULT_LOG") {
+    Some(_) => "RAGNOS_VAULT_LOG".to_string(),
+    None => format!("log_level in {}", src.file_path),
+  };
+  Err(Error::InvalidSetting {
+    field: "log_level",
+    value: text,
+    origin,
+    reason: format!("expected one of {}", LOG_LEVELS.join(", ")),
   })
 }
 

@@ -273,9 +273,11 @@ fn env_var_wins_over_file() {
       ("VAULT_NAMESPACE", "env-ns"),
     ],
   );
+
   assert_eq!(settings.mode, Mode::Vault);
   assert_eq!(settings.canary_percent, 55.5);
   assert_eq!(settings.canary_salt, "env-salt");
+
   assert_eq!(settings.app, "env-app");
   assert_eq!(settings.kv_mount, "env-kv");
   assert_eq!(settings.search_paths, vec!["apps/env-app"]);
@@ -286,14 +288,17 @@ fn env_var_wins_over_file() {
     Some("secret/env#key")
   );
   assert!(!settings.secrets.contains_key("FILE_KEY"));
+
   assert_eq!(settings.startup_timeout_ms, 9000);
   assert_eq!(settings.resilience.request_timeout_ms, 8000);
   assert_eq!(settings.resilience.cache_ttl_ms, 7000);
   assert_eq!(settings.resilience.max_stale_ms, 6000);
+
   assert!(!settings.strict);
   assert_eq!(settings.log_level, "debug");
   assert_eq!(settings.children, Children::Inherit);
   assert!(settings.scrub_credentials);
+
   let vault = settings.vault.expect("vault settings");
   assert_eq!(vault.address.as_str(), "https://env.example:8200/");
   assert_eq!(vault.namespace.as_deref(), Some("env-ns"));
@@ -918,9 +923,9 @@ fn token_absent_from_debug_output() {
     dir.path(),
     &[("VAULT_ADDR", ADDRESS), ("VAULT_TOKEN", "hvs.do-not-print")],
   );
-  let shown = format!("{settings:?}");
-  assert!(!shown.contains("hvs.do-not-print"), "{shown}");
-  assert!(shown.contains("[redacted]"), "{shown}");
+  let debug_text = format!("{settings:?}");
+  assert!(!debug_text.contains("hvs.do-not-print"), "{debug_text}");
+  assert!(debug_text.contains("[redacted]"), "{debug_text}");
 }
 
 #[test]
@@ -930,8 +935,11 @@ fn token_from_file_absent_from_debug_output() {
   home.write(".vault-token", "hvs.file-do-not-print");
   let home_text = home.path().display().to_string();
   let settings = load_ok(dir.path(), &[("VAULT_ADDR", ADDRESS), ("HOME", &home_text)]);
-  let shown = format!("{settings:?}");
-  assert!(!shown.contains("hvs.file-do-not-print"), "{shown}");
+  let debug_text = format!("{settings:?}");
+  assert!(
+    !debug_text.contains("hvs.file-do-not-print"),
+    "{debug_text}"
+  );
 }
 
 #[test]
@@ -1099,4 +1107,37 @@ fn mode_names_round_trip() {
   for mode in [Mode::Off, Mode::Shadow, Mode::Dual, Mode::Vault] {
     assert_eq!(Mode::parse(mode.as_str()), mode);
   }
+}
+
+#[test]
+fn app_name_climbing_out_rejected() {
+  let dir = TempDir::new("app-climb");
+  let message = load_err(dir.path(), &[("VAULT_ADDR", ADDRESS), ("RAGNOS_VAULT_APP", "../x")]);
+  assert!(message.contains("invalid search_paths \"mcp/../x\""), "{message}");
+  assert!(message.contains("with app \"../x\""), "{message}");
+}
+
+#[test]
+fn search_path_with_hash_rejected() {
+  let dir = TempDir::new("path-hash");
+  let pairs = [("VAULT_ADDR", ADDRESS), ("RAGNOS_VAULT_SEARCH_PATHS", "team#1")];
+  let message = load_err(dir.path(), &pairs);
+  assert!(message.contains("invalid search_paths \"team#1\""), "{message}");
+}
+
+#[test]
+fn log_level_in_any_case() {
+  let dir = TempDir::new("log-case");
+  let settings = load_ok(dir.path(), &[("RAGNOS_VAULT_LOG", "DEBUG")]);
+  assert_eq!(settings.log_level, "debug");
+  assert_eq!(log_level(&vars(&[("RAGNOS_VAULT_LOG", "DEBUG")])), "debug");
+}
+
+#[test]
+fn log_level_from_file() {
+  let dir = TempDir::new("log-file");
+  dir.config(r#"{"log_level": "info"}"#);
+  assert_eq!(load_ok(dir.path(), &[]).log_level, "info");
+  let message = load_err(dir.path(), &[("RAGNOS_VAULT_LOG", "loud")]);
+  assert!(message.contains("invalid log_level \"loud\" from RAGNOS_VAULT_LOG"), "{message}");
 }

@@ -86,13 +86,12 @@ fn reference_outer_slashes_trimmed() {
 }
 
 #[test]
-fn reference_splits_on_last_hash() {
-  // A `#` before the last one stays in the path, so a field name can never
-  // contain `#`.
-  let parsed = parse_reference("KEY", "vault:secret/a#b/c#f").expect("valid reference");
-  assert_eq!(parsed, location("secret/a#b/c", "f"));
-  let parsed = parse_reference("KEY", "vault:secret/x#a#b").expect("valid reference");
-  assert_eq!(parsed, location("secret/x#a", "b"));
+fn reference_with_two_hashes_rejected() {
+  // The field follows the last `#`; a `#` left in the path would end the
+  // URL's path early.
+  let error = parse_reference("KEY", "vault:secret/a#b/c#f").unwrap_err();
+  assert!(error.to_string().contains("# in the path"), "{error}");
+  assert!(parse_reference("KEY", "vault:secret/x#a#b").is_err());
 }
 
 #[test]
@@ -162,7 +161,7 @@ fn reference_control_characters_rejected() {
 fn reference_query_and_percent_rejected() {
   for value in ["vault:secret/x?version=1#f", "vault:secret/%2e%2e/x#f"] {
     let reason = rejection(value);
-    assert!(reason.contains("? or %"), "{value:?}: {reason}");
+    assert!(reason.contains("?, % or #"), "{value:?}: {reason}");
   }
 }
 
@@ -349,8 +348,12 @@ fn mapped_key_managed_without_env_value() {
 #[test]
 fn malformed_mapping_returns_error() {
   let secrets = [("STRIPE_KEY", "secret/payments")];
-  let (plan, errors) = Plan::build(&settings(&[], &[], &secrets), &HashMap::new());
-  assert!(!plan.keys.contains_key("STRIPE_KEY"));
+  let env = vars(&[("STRIPE_KEY", "sk_env")]);
+  let (plan, errors) = Plan::build(&settings(&["*_KEY"], &[], &secrets), &env);
+  // Managed as mapped with nowhere to look, not looked up by the patterns.
+  let managed = &plan.keys["STRIPE_KEY"];
+  assert_eq!(managed.kind, Kind::Mapped);
+  assert!(managed.locations.is_empty());
   assert_eq!(errors.len(), 1);
   let message = errors[0].to_string();
   assert!(message.contains("STRIPE_KEY"), "{message}");

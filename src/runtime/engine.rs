@@ -2,6 +2,7 @@
 //! process, and the view of managed keys that the JavaScript proxy serves.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -85,6 +86,13 @@ pub struct Engine {
   pub(super) failing: Mutex<HashMap<String, String>>,
   /// Paths last published as stale, to rebuild when that changes.
   pub(super) stale: Mutex<HashSet<String>>,
+  /// Successful logins so far, to tell whether a token was replaced.
+  pub(super) logins: AtomicU64,
+  /// Held while a 403 is looked into, so concurrent 403s share one login.
+  pub(super) relogin: tokio::sync::Mutex<()>,
+  /// Paths read successfully with the current token: only their 403s
+  /// start a fresh login.
+  pub(super) readable: Mutex<HashSet<String>>,
 }
 
 impl Engine {
@@ -106,6 +114,9 @@ impl Engine {
       view: RwLock::new(Arc::new(View::default())),
       failing: Mutex::new(HashMap::new()),
       stale: Mutex::new(HashSet::new()),
+      logins: AtomicU64::new(0),
+      relogin: tokio::sync::Mutex::new(()),
+      readable: Mutex::new(HashSet::new()),
     }
   }
 
@@ -136,6 +147,19 @@ impl Engine {
     let documents = self.cache.documents();
     let stale = self.stale_paths();
     let killed = self.breaker.is_open();
+    // While the kill switch is open nothing is refreshed, so a reference
+    // whose document leaves the cache keeps the value it last had: its
+    // environment value is the reference string, no fallback.
+    let kept: HashMap<String, String> = if killed {
+      self
+        .view()
+        .entries
+        .iter()
+        .filter_map(|(key, served)| Some((key.clone(), served.value()?.to_string())))
+        .collect()
+    } else {
+      HashMap::new()
+    };
     let mut plan = self.plan.write().unwrap_or_else(|e| e.into_inner());
     plan.discover(&documents);
 
@@ -154,7 +178,12 @@ impl Engine {
         killed,
       };
       let missing = route.lookup == Lookup::Missing;
-      let decision = routing::decide(&route);
+      let decision = match routing::decide(&route) {
+        Decision::Hidden if managed.kind == Kind::Reference && kept.contains_key(key) => {
+          Decision::Vault(kept[key].clone())
+        }
+        decision => decision,
+      };
       if self.expects_vault(managed.kind, in_canary) && !matches!(decision, Decision::Vault(_)) {
         view.unresolved.push(key.clone());
         if missing {
@@ -165,7 +194,7 @@ impl Engine {
         Decision::Vault(value)
           if managed
             .found_in(&documents)
-            .is_some_and(|p| stale.contains(p)) =>
+            .is_none_or(|p| stale.contains(p)) =>
         {
           Served::Stale(value)
         }

@@ -3,6 +3,7 @@
 //! the first realm to start the preloader sets them up.
 
 pub mod control;
+pub mod doctor;
 mod engine;
 pub mod environ;
 pub mod events;

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
+use tracing::warn;
 
 use super::engine::{Engine, Served, View};
 use super::{events, runtime};
@@ -54,11 +55,15 @@ async fn run(engine: Arc<Engine>) {
       engine.apply_breaker(change);
     }
     let permit = engine.permit();
+    let probe = permit == Permit::Probe;
     if permit != Permit::Denied {
+      // The probe is spent once granted, so it goes out now even when the
+      // backoff has not run out: a round without a request would leave the
+      // kill switch waiting for a probe result forever.
       if engine.logged_in() {
         engine.renew_if_due().await;
-        refresh_due(&engine, &mut schedule, permit == Permit::Probe).await;
-      } else if login.at <= Instant::now() {
+        refresh_due(&engine, &mut schedule, probe).await;
+      } else if probe || login.at <= Instant::now() {
         retry_login(&engine, &mut login, &mut schedule).await;
       }
     }
@@ -83,8 +88,8 @@ async fn retry_login(engine: &Engine, login: &mut Due, schedule: &mut HashMap<St
   }
 }
 
-/// Reads every document that is due, all at once, or only one when this
-/// round is the kill switch's probe.
+/// Reads every document that is due, all at once. The kill switch's probe
+/// reads only the document due first, whether or not its time has come.
 async fn refresh_due(engine: &Engine, schedule: &mut HashMap<String, Due>, probe: bool) {
   let groups = document_groups(engine);
   let now = Instant::now();
@@ -99,7 +104,12 @@ async fn refresh_due(engine: &Engine, schedule: &mut HashMap<String, Due>, probe
     }
   }
   if probe {
-    due.truncate(1);
+    due = groups
+      .iter()
+      .min_by_key(|(name, _)| schedule[*name].at)
+      .map(|(name, paths)| (name.clone(), paths.clone()))
+      .into_iter()
+      .collect();
   }
   if due.is_empty() {
     return;
@@ -126,7 +136,7 @@ async fn refresh_due(engine: &Engine, schedule: &mut HashMap<String, Due>, probe
   }
   if changed {
     let after = engine.rebuild();
-    events::rotated(&rotated_keys(&before, &after));
+    announce(&before, &after);
   }
 }
 
@@ -139,7 +149,45 @@ pub async fn refresh_all(engine: &Engine) {
   let groups = document_groups(engine);
   join_all(groups.values().map(|paths| engine.fetch(paths))).await;
   let after = engine.rebuild();
-  events::rotated(&rotated_keys(&before, &after));
+  announce(&before, &after);
+}
+
+/// Reports what a refresh changed: rotated keys to listeners, and keys
+/// whose documents Vault returned without them (a deleted path, a removed
+/// field), or with them again, as one warn line each way.
+fn announce(before: &View, after: &View) {
+  events::rotated(&rotated_keys(before, after));
+  let gone = newly_listed(&after.missing, &before.missing);
+  if !gone.is_empty() {
+    warn!(
+      "no Vault value for {}; serving environment values",
+      gone.join(", ")
+    );
+  }
+  let back: Vec<String> = newly_listed(&before.missing, &after.missing)
+    .into_iter()
+    .filter(|key| {
+      after
+        .entries
+        .iter()
+        .any(|(k, s)| k == key && s.value().is_some())
+    })
+    .collect();
+  if !back.is_empty() {
+    warn!(
+      "vault has values again for {}; serving Vault values",
+      back.join(", ")
+    );
+  }
+}
+
+/// Lists the keys of `now` that are not in `earlier`.
+fn newly_listed(now: &[String], earlier: &[String]) -> Vec<String> {
+  now
+    .iter()
+    .filter(|key| !earlier.contains(key))
+    .cloned()
+    .collect()
 }
 
 /// Groups the plan's paths by the document they name, once the mount's KV

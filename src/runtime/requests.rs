@@ -2,6 +2,7 @@
 //! counts toward the kill switch and is logged once per state change, and
 //! a rejected token gets one fresh login when the auth method can log in.
 
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use tracing::{info, warn};
@@ -10,6 +11,7 @@ use super::engine::{Engine, TokenState};
 use crate::breaker::{self, Permit};
 use crate::cache::Change;
 use crate::error::{Error, Result};
+use crate::vault::{Client, ReadOutcome};
 
 impl Engine {
   /// Logs in (or checks the token) and records the token's lifetime.
@@ -23,6 +25,12 @@ impl Engine {
           info,
           obtained: Instant::now(),
         });
+        self.logins.fetch_add(1, Ordering::SeqCst);
+        self
+          .readable
+          .lock()
+          .unwrap_or_else(|e| e.into_inner())
+          .clear();
         self.note_success("login");
         Ok(())
       }
@@ -48,12 +56,18 @@ impl Engine {
     let (Some(client), Some(path)) = (&self.client, paths.first()) else {
       return Ok(Change::Unchanged);
     };
+    let logins = self.logins.load(Ordering::SeqCst);
     let mut result = client.read(path).await;
-    if matches!(result, Err(Error::Denied { .. })) && self.token_was_rejected().await {
-      result = client.read(path).await;
+    if let Err(denied @ Error::Denied { .. }) = result {
+      result = self.after_denied(client, path, logins, denied).await;
     }
     match result {
       Ok(outcome) => {
+        self
+          .readable
+          .lock()
+          .unwrap_or_else(|e| e.into_inner())
+          .insert(path.clone());
         self.note_success(path);
         Ok(self.cache.store(paths, outcome))
       }
@@ -64,22 +78,45 @@ impl Engine {
     }
   }
 
-  /// After a 403, tells whether the token itself was the problem and a
-  /// fresh login replaced it. A 403 for a missing policy leaves the token
-  /// valid, so it never starts a login.
-  async fn token_was_rejected(&self) -> bool {
-    let Some(client) = &self.client else {
-      return false;
-    };
-    if !client.logs_in() {
-      return false;
+  /// Handles a 403 on `path`, given the login count before the read. A
+  /// token lookup tells a rejected token from a missing policy, which
+  /// never starts a login. A rejected token is the error when the method
+  /// cannot log in. Otherwise one fresh login replaces it and the read is
+  /// retried, but only for a path this token has read before: a token
+  /// without the default policy gets a 403 on its own lookup too, and a
+  /// fresh token that has read nothing yet would log in on every retry.
+  /// So each token starts at most one login, and concurrent 403s share it.
+  async fn after_denied(
+    &self,
+    client: &Client,
+    path: &str,
+    logins: u64,
+    denied: Error,
+  ) -> Result<ReadOutcome> {
+    let _single = self.relogin.lock().await;
+    if self.logins.load(Ordering::SeqCst) != logins {
+      // Another read logged in while this one waited: try the new token.
+      return client.read(path).await;
     }
-    let lookup = client.check_token().await;
-    if !matches!(lookup, Err(Error::TokenRejected { .. })) {
-      return false;
+    let read_before = self
+      .readable
+      .lock()
+      .unwrap_or_else(|e| e.into_inner())
+      .contains(path);
+    if client.logs_in() && !read_before {
+      return Err(denied);
     }
-    info!("vault rejected the token; logging in again");
-    self.login().await.is_ok()
+    match client.check_token().await {
+      Err(rejected @ Error::TokenRejected { .. }) if !client.logs_in() => Err(rejected),
+      Err(Error::TokenRejected { .. }) => {
+        info!("vault rejected the token; logging in again");
+        if self.login().await.is_err() {
+          return Err(denied);
+        }
+        client.read(path).await
+      }
+      _ => Err(denied),
+    }
   }
 
   /// Records a successful request: clears the failure it ends, and closes

@@ -67,7 +67,10 @@ fn start_once(request: &StartRequest) -> (Outcome, Option<Arc<Engine>>) {
     .unwrap_or(false);
 
   let settings = match config::load(&ctx) {
-    Ok(settings) => settings,
+    Ok(settings) => {
+      logging::set_level(&settings.log_level);
+      settings
+    }
     Err(e) if strict_hint => {
       error!("{e}; strict mode, exiting with code {EXIT_CONFIG}");
       return (exit(), None);
