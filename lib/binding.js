@@ -26,7 +26,18 @@ function load() {
   const suffix = platformSuffix()
   const local = path.join(__dirname, '..', `vault-preloader.${suffix}.node`)
   if (fs.existsSync(local)) return require(local)
-  return require(`@ragnos/vault-preloader-${suffix}`)
+  const name = `@ragnos/vault-preloader-${suffix}`
+  try {
+    return require(name)
+  } catch (error) {
+    // Only the platform package itself missing gets this message; an addon
+    // that is found but fails to load keeps its own error.
+    if (error.code !== 'MODULE_NOT_FOUND' || !String(error.message).includes(name)) throw error
+    throw new Error(
+      `no native addon for ${suffix}: neither ${local} nor the package ${name} is installed ` +
+        '(npm installs it as an optional dependency; reinstall without --omit=optional or --no-optional)'
+    )
+  }
 }
 
 module.exports = { load, platformSuffix }
