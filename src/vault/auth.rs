@@ -39,22 +39,7 @@ pub async fn login(client: &Client) -> Result<TokenInfo> {
 /// TTL and the renewable flag: a Vault or OpenBao proxy returns the lookup
 /// without some fields (the accessor among them) that `vaultrs` requires.
 async fn lookup(client: &Client, has_token: bool) -> Result<TokenInfo> {
-  let vault = client.vault();
-  let url = format!("{}/v1/auth/token/lookup-self", client.base);
-  let mut request = client.http.get(url).header("X-Vault-Request", "true");
-  if !vault.settings.token.is_empty() {
-    request = request.header("X-Vault-Token", vault.settings.token.as_str());
-  }
-  if let Some(namespace) = &vault.settings.namespace {
-    request = request.header("X-Vault-Namespace", namespace.as_str());
-  }
-  let response = request.send().await.map_err(|e| Error::Unreachable {
-    address: client.address.clone(),
-    reason: errors::innermost(&e),
-  })?;
-  let status = response.status().as_u16();
-  let bytes = response.bytes().await.unwrap_or_default();
-  let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+  let (status, body) = client.get_json("auth/token/lookup-self").await?;
   match status {
     200 => Ok(TokenInfo {
       ttl_seconds: body

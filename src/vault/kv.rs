@@ -167,26 +167,10 @@ async fn lookup_mount(client: &Client, path: &str) -> Result<Mount> {
     path: path.split('/').next().unwrap_or(path).to_string(),
     version: 2,
   };
-  let url = format!("{}/v1/sys/internal/ui/mounts/{}", client.base, path);
-  let mut request = client.http.get(url).header("X-Vault-Request", "true");
-  let vault = client.vault();
-  let token = &vault.settings.token;
-  if !token.is_empty() {
-    request = request.header("X-Vault-Token", token.as_str());
-  }
-  if let Some(namespace) = &vault.settings.namespace {
-    request = request.header("X-Vault-Namespace", namespace.as_str());
-  }
-
-  let response = request.send().await.map_err(|e| Error::Unreachable {
-    address: client.address.clone(),
-    reason: errors::innermost(&e),
-  })?;
-  let status = response.status().as_u16();
-  let body = response.bytes().await.unwrap_or_default();
-  let parsed: Option<Value> = serde_json::from_slice(&body).ok();
-  let data = parsed.as_ref().and_then(|v| v.get("data"));
-  match data.and_then(parse_mount) {
+  let (status, body) = client
+    .get_json(&format!("sys/internal/ui/mounts/{path}"))
+    .await?;
+  match body.get("data").and_then(parse_mount) {
     Some(mount) if status == 200 => Ok(mount),
     _ => {
       debug!(status, mount = %fallback.path, "mount lookup gave no answer; assuming KV v2");

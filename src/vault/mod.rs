@@ -112,6 +112,31 @@ impl Client {
     kv::canonical(self, path)
   }
 
+  /// Sends a GET to `/v1/<api_path>` with the client's headers and returns
+  /// the status and the JSON body (null when the body is not JSON). Used
+  /// where `vaultrs` has no endpoint or expects fields a server may omit.
+  async fn get_json(&self, api_path: &str) -> Result<(u16, serde_json::Value)> {
+    let vault = self.vault();
+    let url = format!("{}/v1/{api_path}", self.base);
+    let mut request = self.http.get(url).header("X-Vault-Request", "true");
+    if !vault.settings.token.is_empty() {
+      request = request.header("X-Vault-Token", vault.settings.token.as_str());
+    }
+    if let Some(namespace) = &vault.settings.namespace {
+      request = request.header("X-Vault-Namespace", namespace.as_str());
+    }
+    let response = request
+      .send()
+      .await
+      .map_err(|e| crate::error::Error::Unreachable {
+        address: self.address.clone(),
+        reason: errors::innermost(&e),
+      })?;
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await.unwrap_or_default();
+    Ok((status, serde_json::from_slice(&bytes).unwrap_or_default()))
+  }
+
   fn vault(&self) -> Arc<VaultClient> {
     self
       .current
