@@ -6,6 +6,7 @@ const { restrictChildren } = require('./children')
 const clone = require('./clone')
 const { isLauncher } = require('./launcher')
 const { createEvents } = require('./events')
+const { createRealmAudit, collectStats, collectStatus } = require('./audit')
 
 function warn(message) {
   process.stderr.write(`ragnos-vault: warn: ${message}\n`)
@@ -31,20 +32,23 @@ function install() {
     return createApi(null, realEnv)
   }
 
+  // Before startup, so that this realm's first onAudit listener gets the
+  // startup events too.
+  const audit = createRealmAudit(native)
   const result = startNative(native, realEnv)
   if (result.exitCode != null) process.exit(result.exitCode)
   for (const name of result.scrub) delete realEnv[name]
   if (result.scrub.length > 0) native.eraseCredentials(result.scrub)
-  if (!result.active) return createApi(native, realEnv)
+  if (!result.active) return createApi(native, realEnv, undefined, undefined, audit)
 
-  const proxy = createEnvProxy(realEnv, native)
+  const proxy = createEnvProxy(realEnv, native, { reads: audit.reads, everyRead: result.auditEveryRead })
   process.env = proxy
   clone.install(proxy)
   if (result.childrenEnvOnly) restrictChildren(realEnv)
-  return createApi(native, realEnv, proxy, result.mode)
+  return createApi(native, realEnv, proxy, result.mode, audit)
 }
 
-function createApi(native, realEnv, proxy, mode) {
+function createApi(native, realEnv, proxy, mode, audit = createRealmAudit(null)) {
   const events = native ? createEvents(native) : null
   return {
     kill(reason) {
@@ -65,10 +69,13 @@ function createApi(native, realEnv, proxy, mode) {
       return this
     },
     status() {
-      return {
-        active: proxy !== undefined && process.env === proxy,
-        mode: mode || 'off'
-      }
+      return collectStatus(native, proxy !== undefined && process.env === proxy, mode || 'off')
+    },
+    stats() {
+      return collectStats(native, audit.reads, audit.hub)
+    },
+    onAudit(listener) {
+      return audit.hub.onAudit(listener)
     },
     settings() {
       return native ? JSON.parse(native.settingsJson()) : null

@@ -1,26 +1,65 @@
 'use strict'
 
-// The process.env Proxy. Managed keys served from Vault live in `view`, a
-// plain object rebuilt from the native snapshot whenever the generation in
-// the shared buffer moves; every other key passes through to the real
-// environment object. A read is one comparison and one property lookup.
+// The process.env Proxy. Every managed key has an entry in `view`, a plain
+// object rebuilt from the native snapshot whenever the generation in the
+// shared buffer moves. Every other key passes through to the real
+// environment object. A read is one comparison, one property lookup and
+// one counter increment. It calls into native code only to audit the
+// first read of a key, a change of its source, or every read when
+// audit_every_read is on.
 
-function createEnvProxy(target, native) {
+const { SLOTS } = require('./audit')
+
+// The value of an entry that passes the read through to the real
+// environment: a key read from env, or one the program wrote itself.
+const PASS_THROUGH = undefined
+
+// One managed key: where its reads come from and what they return.
+// `value` is a string (served from the cache), null (reads as unset) or
+// PASS_THROUGH. `reported` is the source last audited for this key.
+function Entry(source, slot, value, reason, reported) {
+  this.source = source
+  this.slot = slot
+  this.value = value
+  this.reason = reason
+  this.reported = reported
+}
+
+function slotOf(source, reason) {
+  if (source === 'env') return reason === null ? SLOTS.env : SLOTS.fallback
+  return SLOTS[source] === undefined ? SLOTS.env : SLOTS[source]
+}
+
+function createEnvProxy(target, native, options = {}) {
   const generation = new Int32Array(native.generationBuffer())
+  const reads = options.reads || new Float64Array(SLOTS.count)
+  const everyRead = options.everyRead === true
   let seen = -1
-  // key -> string (served from Vault) or null (reads as unset)
   let view = Object.create(null)
   // Keys the program wrote or deleted: its own value wins from then on.
   const overridden = Object.create(null)
+
+  function overrideEntry(previous) {
+    const reported = previous === undefined ? null : previous.reported
+    return new Entry('override', SLOTS.override, PASS_THROUGH, null, reported)
+  }
 
   function reload() {
     const snapshot = native.snapshot()
     const next = Object.create(null)
     for (let i = 0; i < snapshot.keys.length; i++) {
       const key = snapshot.keys[i]
+      const previous = view[key]
+      if (overridden[key] === true) {
+        next[key] = overrideEntry(previous)
+        continue
+      }
       const source = snapshot.sources[i]
-      if (overridden[key] === true || source === 'env') continue
-      next[key] = source === 'hidden' ? null : snapshot.values[i]
+      const reason = snapshot.reasons[i] == null ? null : snapshot.reasons[i]
+      let value = snapshot.values[i]
+      if (typeof value !== 'string') value = source === 'hidden' ? null : PASS_THROUGH
+      const reported = previous === undefined ? null : previous.reported
+      next[key] = new Entry(source, slotOf(source, reason), value, reason, reported)
     }
     view = next
     seen = snapshot.generation
@@ -31,24 +70,37 @@ function createEnvProxy(target, native) {
     return view
   }
 
+  // Audits a read. A failure here must never break the program's read.
+  function report(key, entry) {
+    entry.reported = entry.source
+    try {
+      native.auditRead(key, entry.source, entry.reason === null ? undefined : entry.reason)
+    } catch (_) {}
+  }
+
   function override(key) {
     overridden[key] = true
-    if (view[key] !== undefined) delete view[key]
+    const entry = view[key]
+    if (entry !== undefined && entry.source !== 'override') view[key] = overrideEntry(entry)
   }
 
   const handler = {
     get(env, key) {
       if (typeof key === 'string') {
-        const value = current()[key]
-        if (value !== undefined) return value === null ? undefined : value
+        const entry = current()[key]
+        if (entry !== undefined) {
+          reads[entry.slot]++
+          if (entry.reported !== entry.source || everyRead) report(key, entry)
+          if (entry.value !== PASS_THROUGH) return entry.value === null ? undefined : entry.value
+        }
       }
       return env[key]
     },
 
     has(env, key) {
       if (typeof key === 'string') {
-        const value = current()[key]
-        if (value !== undefined) return value !== null
+        const entry = current()[key]
+        if (entry !== undefined && entry.value !== PASS_THROUGH) return entry.value !== null
       }
       return key in env
     },
@@ -58,10 +110,12 @@ function createEnvProxy(target, native) {
       const keys = Reflect.ownKeys(env)
       const result = []
       for (const key of keys) {
-        if (served[key] !== null) result.push(key)
+        const entry = served[key]
+        if (entry === undefined || entry.value !== null) result.push(key)
       }
       for (const key in served) {
-        if (served[key] !== null && !Object.prototype.hasOwnProperty.call(env, key)) {
+        const value = served[key].value
+        if (typeof value === 'string' && !Object.prototype.hasOwnProperty.call(env, key)) {
           result.push(key)
         }
       }
@@ -70,10 +124,10 @@ function createEnvProxy(target, native) {
 
     getOwnPropertyDescriptor(env, key) {
       if (typeof key === 'string') {
-        const value = current()[key]
-        if (value === null) return undefined
-        if (value !== undefined) {
-          return { value, writable: true, enumerable: true, configurable: true }
+        const entry = current()[key]
+        if (entry !== undefined && entry.value !== PASS_THROUGH) {
+          if (entry.value === null) return undefined
+          return { value: entry.value, writable: true, enumerable: true, configurable: true }
         }
       }
       return Reflect.getOwnPropertyDescriptor(env, key)

@@ -1,6 +1,7 @@
 //! N-API entry points of the preloader. The JavaScript side (index.js and
 //! lib/) calls these; everything else lives in the modules below.
 
+pub mod audit;
 pub mod breaker;
 pub mod cache;
 pub mod config;
@@ -39,6 +40,9 @@ pub struct StartResult {
   /// Whether children spawned with the default environment get only the
   /// real environment.
   pub children_env_only: bool,
+  /// Whether every read of a managed key is audited, not only the first
+  /// and each change of its source.
+  pub audit_every_read: bool,
 }
 
 /// Every managed key, where its reads come from (`vault`, `stale`, `env`
@@ -49,6 +53,9 @@ pub struct Snapshot {
   pub keys: Vec<String>,
   pub sources: Vec<String>,
   pub values: Vec<Option<String>>,
+  /// Why each key reads from the environment, or as unset, when it should
+  /// read from Vault (`missing_in_vault`, `vault_unavailable`, ...).
+  pub reasons: Vec<Option<String>>,
 }
 
 /// Starts the preloader once per process; later calls return the first
@@ -66,6 +73,7 @@ pub fn start(options: StartOptions) -> StartResult {
     exit_code: outcome.exit_code,
     scrub: outcome.scrub,
     children_env_only: outcome.children_env_only,
+    audit_every_read: audit::every_read(),
   }
 }
 
@@ -79,13 +87,17 @@ pub fn snapshot() -> Snapshot {
     keys: Vec::with_capacity(view.entries.len()),
     sources: Vec::with_capacity(view.entries.len()),
     values: Vec::with_capacity(view.entries.len()),
+    reasons: Vec::with_capacity(view.entries.len()),
   };
+  let reasons = audit::fallback_reasons();
   for (key, served) in &view.entries {
     snapshot.keys.push(key.clone());
     snapshot.sources.push(served.source().to_string());
     // Stale keys carry their last value too: the proxy serves it until
     // max_stale_ms runs out, and a missing value would read as unset.
     snapshot.values.push(served.value().map(str::to_string));
+    let reason = reasons.get(key.as_str()).map(|r| r.to_string());
+    snapshot.reasons.push(reason);
   }
   snapshot
 }
@@ -178,6 +190,142 @@ impl Task for RefreshTask {
 #[napi]
 pub fn refresh() -> AsyncTask<RefreshTask> {
   AsyncTask::new(RefreshTask)
+}
+
+/// Audits a read of a managed key from `source` (`vault`, `env`, `stale`,
+/// `override` or `hidden`), with the fallback reason when there is one.
+/// The proxy calls it on the first read of each key, on each change of its
+/// source, and on every read with `audit_every_read`.
+#[napi]
+pub fn audit_read(key: String, source: String, reason: Option<String>) {
+  audit::read(key, &source, reason);
+}
+
+/// Returns the position in the audit ring of the next event, where a realm
+/// starts reading.
+#[napi]
+pub fn audit_cursor() -> f64 {
+  audit::cursor() as f64
+}
+
+/// Audit events as JSON lines, read from a position in the ring.
+#[napi(object)]
+pub struct AuditBatch {
+  pub events: Vec<String>,
+  /// The position to read from next.
+  pub next: f64,
+  /// Events that left the ring before they were read.
+  pub missed: f64,
+}
+
+/// Returns the audit events delivered from `cursor` on, up to 256.
+#[napi]
+pub fn audit_events(cursor: f64) -> AuditBatch {
+  let batch = audit::read_since(cursor.max(0.0) as u64);
+  AuditBatch {
+    events: batch.lines,
+    next: batch.next as f64,
+    missed: batch.missed as f64,
+  }
+}
+
+/// Waits up to `timeout_ms` for queued audit events to reach their sinks.
+/// Returns whether they all did.
+#[napi]
+pub fn audit_flush(timeout_ms: u32) -> bool {
+  audit::flush(std::time::Duration::from_millis(u64::from(timeout_ms)))
+}
+
+/// Process-wide counters for `stats()`. Reads are counted in JavaScript.
+#[napi(object)]
+pub struct NativeStats {
+  pub vault_requests: f64,
+  pub vault_errors: f64,
+  pub managed_keys: u32,
+  pub fallback_keys: u32,
+  pub canary_keys: u32,
+  pub canary_from_vault: u32,
+  pub audit_emitted: f64,
+  pub audit_written: f64,
+  pub audit_dropped: f64,
+  pub kill_switch_open: bool,
+  /// `errors`, `manual` or `file` while the switch is open.
+  pub kill_switch_trigger: Option<String>,
+  pub kill_switch_reason: Option<String>,
+}
+
+/// Returns the process-wide counters that `stats()` reports.
+#[napi]
+pub fn native_stats() -> NativeStats {
+  let keys = audit::key_counts();
+  let delivery = audit::delivery();
+  let switch = audit::kill_switch(runtime::engine().as_deref());
+  NativeStats {
+    vault_requests: audit::stats::vault_requests() as f64,
+    vault_errors: audit::stats::vault_errors() as f64,
+    managed_keys: keys.managed,
+    fallback_keys: keys.fallback,
+    canary_keys: keys.canary,
+    canary_from_vault: keys.canary_from_vault,
+    audit_emitted: delivery.emitted as f64,
+    audit_written: delivery.delivered as f64,
+    audit_dropped: delivery.dropped as f64,
+    kill_switch_open: switch.open,
+    kill_switch_trigger: switch.trigger,
+    kill_switch_reason: switch.reason,
+  }
+}
+
+/// The last failure of a Vault request target, by kind.
+#[napi(object)]
+pub struct LastError {
+  /// A path with its mount, `login` or `renew`.
+  pub target: String,
+  /// A fixed code such as `unreachable` or `permission_denied`.
+  pub kind: String,
+  /// RFC 3339 time of the failure.
+  pub time: String,
+}
+
+/// What `status()` reports beyond `active` and `mode`. No secrets.
+#[napi(object)]
+pub struct NativeStatus {
+  pub generation: u32,
+  pub managed_keys: u32,
+  /// The KV documents read, with their mounts.
+  pub paths: Vec<String>,
+  pub logged_in: bool,
+  pub last_errors: Vec<LastError>,
+  pub kill_switch_open: bool,
+}
+
+/// Returns what `status()` reports beyond `active` and `mode`.
+#[napi]
+pub fn native_status() -> NativeStatus {
+  let engine = runtime::engine();
+  let (managed_keys, paths) = match &engine {
+    Some(engine) => {
+      let plan = engine.plan.read().unwrap_or_else(|e| e.into_inner());
+      (plan.keys.len() as u32, plan.documents())
+    }
+    None => (0, Vec::new()),
+  };
+  let last_errors = audit::stats::last_errors()
+    .into_iter()
+    .map(|e| LastError {
+      target: e.target,
+      kind: e.kind.to_string(),
+      time: e.time,
+    })
+    .collect();
+  NativeStatus {
+    generation: runtime::generation::current(),
+    managed_keys,
+    paths,
+    logged_in: engine.as_ref().is_some_and(|e| e.logged_in()),
+    last_errors,
+    kill_switch_open: audit::kill_switch(engine.as_deref()).open,
+  }
 }
 
 /// Checks the settings, Vault and every managed key as the preloader would

@@ -41,6 +41,8 @@ pub const FILE_FIELDS: &[&str] = &[
   "log_level",
   "children",
   "scrub_credentials",
+  "audit_log",
+  "audit_every_read",
   "address",
   "namespace",
 ];

@@ -79,6 +79,12 @@ pub struct Settings {
   pub log_level: String,
   pub children: Children,
   pub scrub_credentials: bool,
+  /// The audit trail's JSON-lines file as configured; relative to the
+  /// working directory.
+  pub audit_log: Option<String>,
+  /// Audit every read of a managed key, not only the first and each
+  /// change of its source.
+  pub audit_every_read: bool,
   /// `None` when no Vault address is configured: nothing is managed then.
   pub vault: Option<VaultSettings>,
   /// The config file that was read, or empty.
@@ -206,6 +212,12 @@ pub fn load(ctx: &Context) -> Result<Settings, Error> {
     scrub_credentials: src
       .boolean("RAGNOS_VAULT_SCRUB_CREDENTIALS", "scrub_credentials")?
       .unwrap_or(true),
+    audit_log: src
+      .string("RAGNOS_VAULT_AUDIT_LOG", "audit_log", &[])?
+      .filter(|path| !path.trim().is_empty()),
+    audit_every_read: src
+      .boolean("RAGNOS_VAULT_AUDIT_EVERY_READ", "audit_every_read")?
+      .unwrap_or(false),
     vault,
     config_file: src.file_path.clone(),
   })
@@ -320,6 +332,8 @@ pub fn redacted_json(settings: &Settings) -> String {
       Children::EnvOnly => "env-only",
     },
     "scrub_credentials": settings.scrub_credentials,
+    "audit_log": settings.audit_log,
+    "audit_every_read": settings.audit_every_read,
     "config_file": settings.config_file,
     "vault": vault,
   });

@@ -1112,17 +1112,29 @@ fn mode_names_round_trip() {
 #[test]
 fn app_name_climbing_out_rejected() {
   let dir = TempDir::new("app-climb");
-  let message = load_err(dir.path(), &[("VAULT_ADDR", ADDRESS), ("RAGNOS_VAULT_APP", "../x")]);
-  assert!(message.contains("invalid search_paths \"mcp/../x\""), "{message}");
+  let message = load_err(
+    dir.path(),
+    &[("VAULT_ADDR", ADDRESS), ("RAGNOS_VAULT_APP", "../x")],
+  );
+  assert!(
+    message.contains("invalid search_paths \"mcp/../x\""),
+    "{message}"
+  );
   assert!(message.contains("with app \"../x\""), "{message}");
 }
 
 #[test]
 fn search_path_with_hash_rejected() {
   let dir = TempDir::new("path-hash");
-  let pairs = [("VAULT_ADDR", ADDRESS), ("RAGNOS_VAULT_SEARCH_PATHS", "team#1")];
+  let pairs = [
+    ("VAULT_ADDR", ADDRESS),
+    ("RAGNOS_VAULT_SEARCH_PATHS", "team#1"),
+  ];
   let message = load_err(dir.path(), &pairs);
-  assert!(message.contains("invalid search_paths \"team#1\""), "{message}");
+  assert!(
+    message.contains("invalid search_paths \"team#1\""),
+    "{message}"
+  );
 }
 
 #[test]
@@ -1139,5 +1151,8 @@ fn log_level_from_file() {
   dir.config(r#"{"log_level": "info"}"#);
   assert_eq!(load_ok(dir.path(), &[]).log_level, "info");
   let message = load_err(dir.path(), &[("RAGNOS_VAULT_LOG", "loud")]);
-  assert!(message.contains("invalid log_level \"loud\" from RAGNOS_VAULT_LOG"), "{message}");
+  assert!(
+    message.contains("invalid log_level \"loud\" from RAGNOS_VAULT_LOG"),
+    "{message}"
+  );
 }

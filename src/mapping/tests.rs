@@ -37,6 +37,8 @@ fn settings(include: &[&str], exclude: &[&str], secrets: &[(&str, &str)]) -> Set
     log_level: "warn".into(),
     children: Children::Inherit,
     scrub_credentials: true,
+    audit_log: None,
+    audit_every_read: false,
     vault: None,
     config_file: String::new(),
   }

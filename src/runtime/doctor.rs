@@ -1,7 +1,7 @@
 //! `ragnos-vault doctor`: checks the settings, reaches Vault, logs in,
 //! reads every document the preloader would read, and reports where each
 //! managed key would come from. It builds its own client on its own
-//! runtime, so the process-wide engine never starts, and the report holds
+//! runtime, so the process-wide engine never starts, and the report contains
 //! no secret value and no token.
 
 use std::collections::HashMap;
@@ -15,12 +15,12 @@ use crate::mapping::{Fields, Kind, Location, ManagedKey, Plan};
 use crate::routing::{self, Decision, Route};
 use crate::vault::{Client, ReadOutcome};
 
-/// A token that expires sooner than this and cannot be renewed is worth a
-/// warning: the program loses Vault access when it expires.
+/// A token that expires sooner than this and cannot be renewed gets a
+/// warning, because the program loses Vault access when it expires.
 const SHORT_TTL_SECONDS: u64 = 3600;
 
-/// What `doctor` found. `problems` lists what stops the preloader from
-/// serving Vault values; `warnings` lists what is worth a look.
+/// The outcome of `doctor`. `problems` lists what stops the preloader
+/// from serving Vault values, and `warnings` lists what is worth a look.
 #[napi(object)]
 pub struct DoctorReport {
   pub problems: Vec<String>,
@@ -32,7 +32,7 @@ pub struct DoctorReport {
   pub config_file: String,
   pub address: Option<String>,
   pub auth_method: Option<String>,
-  /// Where the token came from (a variable or a file), never the token.
+  /// The source of the token (a variable or a file), never the token.
   pub token_source: Option<String>,
   pub reachable: bool,
   pub auth_ok: bool,
@@ -71,22 +71,7 @@ pub struct DoctorKey {
 
 /// Runs every check and returns the report.
 pub fn run(env: HashMap<String, String>, cwd: PathBuf, script: Option<PathBuf>) -> DoctorReport {
-  let mut report = DoctorReport {
-    problems: Vec::new(),
-    warnings: Vec::new(),
-    mode: String::new(),
-    app: String::new(),
-    config_file: String::new(),
-    address: None,
-    auth_method: None,
-    token_source: None,
-    reachable: false,
-    auth_ok: false,
-    token_ttl_seconds: None,
-    renewable: None,
-    documents: Vec::new(),
-    keys: Vec::new(),
-  };
+  let mut report = empty_report();
   let ctx = Context {
     env: &env,
     cwd,
@@ -141,6 +126,25 @@ pub fn run(env: HashMap<String, String>, cwd: PathBuf, script: Option<PathBuf>) 
     report.keys.push(key);
   }
   report
+}
+
+fn empty_report() -> DoctorReport {
+  DoctorReport {
+    problems: Vec::new(),
+    warnings: Vec::new(),
+    mode: String::new(),
+    app: String::new(),
+    config_file: String::new(),
+    address: None,
+    auth_method: None,
+    token_source: None,
+    reachable: false,
+    auth_ok: false,
+    token_ttl_seconds: None,
+    renewable: None,
+    documents: Vec::new(),
+    keys: Vec::new(),
+  }
 }
 
 /// Logs in and reads every document, on a runtime of its own. Returns the
@@ -249,7 +253,7 @@ fn unread(path: &str) -> DoctorDocument {
   }
 }
 
-/// Tells whether a failed login got an answer from the server.
+/// Tells whether a failed login received a response from the server.
 fn reached(error: &Error) -> bool {
   !matches!(
     error,
@@ -328,7 +332,8 @@ fn check_key(
   }
 }
 
-/// Returns the location whose document holds the key, in lookup order.
+/// Returns the first location, in lookup order, whose document contains
+/// the key.
 fn found_at<'a>(
   managed: &'a ManagedKey,
   documents: &HashMap<String, Fields>,
@@ -339,3 +344,6 @@ fn found_at<'a>(
       .is_some_and(|fields| fields.contains_key(&l.field))
   })
 }
+
+#[cfg(test)]
+mod tests;

@@ -93,6 +93,8 @@ pub struct Engine {
   /// Paths read successfully with the current token: only their 403s
   /// start a fresh login.
   pub(super) readable: Mutex<HashSet<String>>,
+  /// Values of references kept through an open kill switch, by key.
+  held: Mutex<HashMap<String, String>>,
 }
 
 impl Engine {
@@ -117,6 +119,7 @@ impl Engine {
       logins: AtomicU64::new(0),
       relogin: tokio::sync::Mutex::new(()),
       readable: Mutex::new(HashSet::new()),
+      held: Mutex::new(HashMap::new()),
     }
   }
 
@@ -149,17 +152,16 @@ impl Engine {
     let killed = self.breaker.is_open();
     // While the kill switch is open nothing is refreshed, so a reference
     // whose document leaves the cache keeps the value it last had: its
-    // environment value is the reference string, no fallback.
-    let kept: HashMap<String, String> = if killed {
-      self
-        .view()
-        .entries
-        .iter()
-        .filter_map(|(key, served)| Some((key.clone(), served.value()?.to_string())))
-        .collect()
-    } else {
-      HashMap::new()
-    };
+    // environment value is the reference string, no fallback. It keeps it
+    // after the switch closes until the first refresh round has completed.
+    let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+    if killed {
+      for (key, served) in &self.view().entries {
+        if let Some(value) = served.value() {
+          held.insert(key.clone(), value.to_string());
+        }
+      }
+    }
     let mut plan = self.plan.write().unwrap_or_else(|e| e.into_inner());
     plan.discover(&documents);
 
@@ -179,11 +181,12 @@ impl Engine {
       };
       let missing = route.lookup == Lookup::Missing;
       let decision = match routing::decide(&route) {
-        Decision::Hidden if managed.kind == Kind::Reference && kept.contains_key(key) => {
-          Decision::Vault(kept[key].clone())
+        Decision::Hidden if managed.kind == Kind::Reference && held.contains_key(key) => {
+          Decision::Vault(held[key].clone())
         }
         decision => decision,
       };
+      crate::audit::observe(key, &route, &decision, !managed.locations.is_empty());
       if self.expects_vault(managed.kind, in_canary) && !matches!(decision, Decision::Vault(_)) {
         view.unresolved.push(key.clone());
         if missing {
@@ -205,12 +208,26 @@ impl Engine {
       view.entries.push((key.clone(), served));
     }
     drop(plan);
+    drop(held);
     *self.stale.lock().unwrap_or_else(|e| e.into_inner()) = stale;
 
     view.generation = generation::bump();
     let view = Arc::new(view);
     *self.view.write().unwrap_or_else(|e| e.into_inner()) = view.clone();
     view
+  }
+
+  /// Drops the values references held through an open kill switch, once
+  /// it is closed and a refresh round has completed. Returns whether any
+  /// were held, so the caller rebuilds.
+  pub fn release_held(&self) -> bool {
+    if self.breaker.is_open() {
+      return false;
+    }
+    let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+    let any = !held.is_empty();
+    held.clear();
+    any
   }
 
   /// Tells whether a key should read from Vault in this mode, which is
@@ -225,3 +242,6 @@ impl Engine {
     }
   }
 }
+
+#[cfg(test)]
+mod tests;

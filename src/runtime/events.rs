@@ -37,6 +37,7 @@ pub fn rotated(keys: &[String]) {
     return;
   }
   info!(keys = %keys.join(", "), "rotated");
+  crate::audit::vault::rotated(keys);
   push(JsEvent {
     name: "rotated",
     keys: keys.to_vec(),
@@ -47,6 +48,7 @@ pub fn rotated(keys: &[String]) {
 
 /// Announces a change of the kill switch.
 pub fn killswitch(change: &Change) {
+  crate::audit::vault::killswitch(change);
   push(JsEvent {
     name: "killswitch",
     keys: Vec::new(),

@@ -58,7 +58,7 @@ async fn run(engine: Arc<Engine>) {
     let probe = permit == Permit::Probe;
     if permit != Permit::Denied {
       // The probe is spent once granted, so it goes out now even when the
-      // backoff has not run out: a round without a request would leave the
+      // backoff has not run out. A round without a request would leave the
       // kill switch waiting for a probe result forever.
       if engine.logged_in() {
         engine.renew_if_due().await;
@@ -134,7 +134,10 @@ async fn refresh_due(engine: &Engine, schedule: &mut HashMap<String, Due>, probe
       }
     }
   }
-  if changed {
+  // References held through the kill switch show what this round found,
+  // unless it was the probe, which reads one document only.
+  let released = !probe && engine.release_held();
+  if changed || released {
     let after = engine.rebuild();
     announce(&before, &after);
   }
@@ -148,6 +151,7 @@ pub async fn refresh_all(engine: &Engine) {
   let before = engine.view();
   let groups = document_groups(engine);
   join_all(groups.values().map(|paths| engine.fetch(paths))).await;
+  engine.release_held();
   let after = engine.rebuild();
   announce(&before, &after);
 }

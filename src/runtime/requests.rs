@@ -8,6 +8,7 @@ use std::time::Instant;
 use tracing::{info, warn};
 
 use super::engine::{Engine, TokenState};
+use crate::audit;
 use crate::breaker::{self, Permit};
 use crate::cache::Change;
 use crate::error::{Error, Result};
@@ -19,7 +20,10 @@ impl Engine {
     let Some(client) = &self.client else {
       return Ok(());
     };
-    match client.login().await {
+    let began = Instant::now();
+    let result = client.login().await;
+    audit::vault::login(began, result.as_ref().map(|info| info.ttl_seconds));
+    match result {
       Ok(info) => {
         *self.token.lock().unwrap_or_else(|e| e.into_inner()) = Some(TokenState {
           info,
@@ -57,6 +61,8 @@ impl Engine {
       return Ok(Change::Unchanged);
     };
     let logins = self.logins.load(Ordering::SeqCst);
+    let began = Instant::now();
+    let cached = self.cache.entry(path).is_some();
     let mut result = client.read(path).await;
     if let Err(denied @ Error::Denied { .. }) = result {
       result = self.after_denied(client, path, logins, denied).await;
@@ -69,9 +75,12 @@ impl Engine {
           .unwrap_or_else(|e| e.into_inner())
           .insert(path.clone());
         self.note_success(path);
-        Ok(self.cache.store(paths, outcome))
+        let change = self.cache.store(paths, outcome);
+        audit::vault::read(path, began, cached, Ok(&change));
+        Ok(change)
       }
       Err(error) => {
+        audit::vault::read(path, began, cached, Err(&error));
         self.note_failure(path, &error);
         Err(error)
       }
@@ -79,8 +88,8 @@ impl Engine {
   }
 
   /// Handles a 403 on `path`, given the login count before the read. A
-  /// token lookup tells a rejected token from a missing policy, which
-  /// never starts a login. A rejected token is the error when the method
+  /// token lookup distinguishes a rejected token from a missing policy,
+  /// which never starts a login. A rejected token is the error when the method
   /// cannot log in. Otherwise one fresh login replaces it and the read is
   /// retried, but only for a path this token has read before: a token
   /// without the default policy gets a 403 on its own lookup too, and a
@@ -95,7 +104,8 @@ impl Engine {
   ) -> Result<ReadOutcome> {
     let _single = self.relogin.lock().await;
     if self.logins.load(Ordering::SeqCst) != logins {
-      // Another read logged in while this one waited: try the new token.
+      // Another read logged in while this one waited, so retry with the
+      // new token.
       return client.read(path).await;
     }
     let read_before = self
@@ -196,7 +206,10 @@ impl Engine {
       }
       return;
     }
-    match client.renew().await {
+    let began = Instant::now();
+    let renewed = client.renew().await;
+    audit::vault::renewal(began, renewed.as_ref().map(|info| info.ttl_seconds));
+    match renewed {
       Ok(info) => {
         info!(ttl = info.ttl_seconds, "token renewed");
         *self.token.lock().unwrap_or_else(|e| e.into_inner()) = Some(TokenState {

@@ -11,6 +11,7 @@ use futures::future::join_all;
 use tracing::{debug, error, info, warn};
 
 use super::{engine::Engine, logging, refresh, runtime, STARTED};
+use crate::audit;
 use crate::config::{self, parse_bool, Context, Mode, CREDENTIAL_VARS};
 use crate::mapping::Plan;
 use crate::vault::Client;
@@ -45,6 +46,7 @@ pub fn start(request: StartRequest) -> Outcome {
     logging::init(&config::log_level(&request.env));
     let began = Instant::now();
     let started = start_once(&request);
+    audit_startup(&request, &started, began);
     debug!(
       millis = began.elapsed().as_millis() as u64,
       "startup finished"
@@ -69,6 +71,7 @@ fn start_once(request: &StartRequest) -> (Outcome, Option<Arc<Engine>>) {
   let settings = match config::load(&ctx) {
     Ok(settings) => {
       logging::set_level(&settings.log_level);
+      audit::configure(&settings, &request.cwd);
       settings
     }
     Err(e) if strict_hint => {
@@ -77,7 +80,11 @@ fn start_once(request: &StartRequest) -> (Outcome, Option<Arc<Engine>>) {
     }
     Err(e) => {
       warn!("{e}; preloader off, serving environment values");
-      return (Outcome::default(), None);
+      let outcome = Outcome {
+        scrub: scrub_list(scrub_hint(&request.env), &request.env),
+        ..Outcome::default()
+      };
+      return (outcome, None);
     }
   };
   let inactive = Outcome {
@@ -90,13 +97,18 @@ fn start_once(request: &StartRequest) -> (Outcome, Option<Arc<Engine>>) {
   };
   if settings.mode == Mode::Off {
     info!("mode off; serving environment values");
-    return (inactive, None);
+    let outcome = Outcome {
+      scrub: scrub_list(settings.scrub_credentials, &request.env),
+      ..inactive
+    };
+    return (outcome, None);
   }
 
   let (plan, reference_errors) = Plan::build(&settings, &request.env);
   for e in &reference_errors {
     warn!("{e}; the key reads as unset");
   }
+  audit::keep_env_values(&plan, &request.env);
   let client = match Client::new(&vault, &settings.resilience) {
     Ok(client) => Some(Arc::new(client)),
     Err(e) => {
@@ -146,6 +158,32 @@ fn start_once(request: &StartRequest) -> (Outcome, Option<Arc<Engine>>) {
     refresh::spawn(engine.clone());
   }
   (outcome, Some(engine))
+}
+
+/// Audits the end of startup, and when the process must exit now, waits
+/// for the audit trail to reach its file.
+fn audit_startup(request: &StartRequest, started: &(Outcome, Option<Arc<Engine>>), began: Instant) {
+  let (outcome, engine) = started;
+  let counts = engine.as_ref().map(|engine| {
+    let plan = engine.plan.read().unwrap_or_else(|e| e.into_inner());
+    (plan.keys.len(), plan.documents().len())
+  });
+  let report = audit::Startup {
+    active: outcome.active,
+    exit_code: outcome.exit_code,
+    counts,
+    elapsed: began.elapsed(),
+  };
+  audit::report_startup(report, &request.env, &request.cwd);
+}
+
+/// Reads `RAGNOS_VAULT_SCRUB_CREDENTIALS` alone, for when the settings as a
+/// whole are invalid: credentials are scrubbed unless it is false.
+fn scrub_hint(env: &HashMap<String, String>) -> bool {
+  env
+    .get("RAGNOS_VAULT_SCRUB_CREDENTIALS")
+    .and_then(|v| parse_bool(v))
+    .unwrap_or(true)
 }
 
 fn exit() -> Outcome {
