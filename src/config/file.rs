@@ -100,6 +100,11 @@ fn flatten_kill_switch(mut object: Map<String, Value>) -> Result<Map<String, Val
 /// script (else the working directory), without an npm scope; else the
 /// script's base name without extension.
 pub fn detect_app_name(script: Option<&Path>, cwd: &Path) -> Option<String> {
+  // A bin script under node_modules/.bin (as npx starts it) is a link into
+  // its package; without resolving it the search would find the package
+  // of the project that installed it.
+  let resolved = script.and_then(|s| std::fs::canonicalize(s).ok());
+  let script = resolved.as_deref().or(script);
   let start = script.and_then(Path::parent).unwrap_or(cwd);
   if let Some(name) = nearest_package_name(start) {
     return Some(name);

@@ -1156,3 +1156,20 @@ fn log_level_from_file() {
     "{message}"
   );
 }
+
+#[test]
+fn app_name_follows_bin_link_to_its_package() {
+  let dir = TempDir::new("bin-link");
+  dir.write("package.json", r#"{"name": "host-project"}"#);
+  dir.write(
+    "node_modules/@acme/mcp-weather/package.json",
+    r#"{"name": "@acme/mcp-weather"}"#,
+  );
+  let target = dir.write("node_modules/@acme/mcp-weather/dist/index.js", "");
+  let bin = dir.path().join("node_modules/.bin");
+  fs::create_dir_all(&bin).unwrap();
+  let link = bin.join("mcp-weather");
+  std::os::unix::fs::symlink(&target, &link).unwrap();
+  let name = file::detect_app_name(Some(&link), dir.path());
+  assert_eq!(name.as_deref(), Some("mcp-weather"));
+}
