@@ -149,7 +149,7 @@ test.serial('unreachable at start serves env until Vault starts', async (t) => {
   await reader.waitForValues('Vault values', vault, 10000)
 
   await finishReader(t, reader, { allowed: allowedReads([vault]), secrets: [...Object.values(vault), token] })
-  t.is(countLines(reader.stderr, /warn: vault unreachable at .*; serving environment values$/), 1, reader.stderr)
+  t.is(countLines(reader.stderr, /warn: vault unreachable at .*; serving (environment values|cached values until they expire, then environment values)$/), 1, reader.stderr)
   t.is(countLines(reader.stderr, RECOVERY_LINE), 1, reader.stderr)
 })
 
@@ -203,7 +203,7 @@ test.serial('sealed Vault serves stale, then env, then Vault after unseal', asyn
   await reader.waitForValues('Vault values after unseal', vault, 10000)
 
   await finishReader(t, reader, { allowed: allowedReads([vault]), secrets: [...Object.values(vault), bao.token] })
-  t.is(countLines(reader.stderr, /warn: vault is sealed at \S+; serving environment values$/), 1, reader.stderr)
+  t.is(countLines(reader.stderr, /warn: vault is sealed at \S+; serving (environment values|cached values until they expire, then environment values)$/), 1, reader.stderr)
   t.is(countLines(reader.stderr, FAILURE_LINE), 1, reader.stderr)
   t.is(countLines(reader.stderr, RECOVERY_LINE), 1, reader.stderr)
 })
@@ -224,7 +224,7 @@ test.serial('revoked token serves stale, then env', async (t) => {
   t.true(Date.now() - revokedAt >= 1500, `env after ${Date.now() - revokedAt} ms`)
 
   await finishReader(t, reader, { allowed: allowedReads([vault]), secrets: [...Object.values(vault), token, bao.token] })
-  t.is(countLines(reader.stderr, /warn: vault rejected the token at \S+ \(status 403\); serving environment values$/), 1, reader.stderr)
+  t.is(countLines(reader.stderr, /warn: vault rejected the token at \S+ \(status 403\); serving (environment values|cached values until they expire, then environment values)$/), 1, reader.stderr)
   t.is(countLines(reader.stderr, FAILURE_LINE), 1, reader.stderr)
 })
 
@@ -288,7 +288,7 @@ test.serial('path without a policy never starts a login', async (t) => {
     allowed: { ...allowedReads([vault]), REF: [vault.REF] },
     secrets: [...Object.values(vault), credentials.VAULT_SECRET_ID, bao.token]
   })
-  const deniedLine = new RegExp(`warn: vault denied secret/mcp/${app} \\(status 403, the token lacks a policy for it\\); serving environment values$`)
+  const deniedLine = new RegExp(`warn: vault denied secret/mcp/${app} \\(status 403, the token lacks a policy for it\\); serving (environment values|cached values until they expire, then environment values)$`)
   t.is(countLines(reader.stderr, deniedLine), 1, reader.stderr)
   t.is(countLines(reader.stderr, FAILURE_LINE), 1, reader.stderr)
   t.is(countLines(reader.stderr, RECOVERY_LINE), 1, reader.stderr)
@@ -371,7 +371,7 @@ test.serial('slow Vault times out, serves stale, then env, then Vault', async (t
   await reader.waitForValues('Vault values once Vault is fast', vault, 8000)
 
   await finishReader(t, reader, { allowed: allowedReads([vault]), secrets: [...Object.values(vault), bao.token] })
-  t.is(countLines(reader.stderr, /warn: .*timed out.*; serving environment values$/), 1, reader.stderr)
+  t.is(countLines(reader.stderr, /warn: .*timed out.*; serving (environment values|cached values until they expire, then environment values)$/), 1, reader.stderr)
   t.is(countLines(reader.stderr, FAILURE_LINE), 1, reader.stderr)
   t.is(countLines(reader.stderr, RECOVERY_LINE), 1, reader.stderr)
 })

@@ -154,6 +154,7 @@ test('unresolved reference reads as unset, never as the reference', async (t) =>
   })
   t.deepEqual(out, { MISSING: null, BROKEN: null })
   t.regex(result.stderr, /invalid reference "vault:secret\/refs\/db" in BROKEN: missing #<field>.*reads as unset/)
+  t.regex(result.stderr, /no Vault value for MISSING \(secret\/refs\/db#nope\); these references read as unset/)
 })
 
 test('mapping table from the config file and the variable', async (t) => {

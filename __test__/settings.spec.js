@@ -77,7 +77,7 @@ test('config file with an unknown field', async (t) => {
 test('unreadable config file', async (t) => {
   const dir = freeDir()
   const result = await run(t, { RAGNOS_VAULT_CONFIG: dir })
-  assertFallback(t, result, /config file .*: Is a directory.*; preloader off, serving environment values$/)
+  assertFallback(t, result, /config file .*: not a regular file; preloader off, serving environment values$/)
 })
 
 test('missing config file named by RAGNOS_VAULT_CONFIG', async (t) => {

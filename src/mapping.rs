@@ -156,7 +156,7 @@ impl Plan {
           fields
             .borrow()
             .keys()
-            .filter(|k| self.matches_patterns(k))
+            .filter(|k| is_env_name(k) && self.matches_patterns(k))
             .cloned(),
         );
       }
@@ -224,6 +224,16 @@ impl ManagedKey {
       })
       .map(|l| l.path.as_str())
   }
+}
+
+/// Tells whether a name can be an environment variable that a child
+/// process receives intact: a letter or `_`, then letters, digits or `_`.
+/// A Vault field named `NODE_OPTIONS=--require=...` must never become one,
+/// since Node builds a child's environment block as `key=value`.
+pub fn is_env_name(name: &str) -> bool {
+  let mut chars = name.chars();
+  matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+    && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Tells whether a key belongs to the preloader or to Vault's credentials.

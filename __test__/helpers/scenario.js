@@ -37,7 +37,7 @@ const LAG_MAX_MS = 1000
 const READ_MAX_MS = 200
 
 // A failure line and a recovery line, as the preloader logs them.
-const FAILURE_LINE = /^ragnos-vault: warn: .*; serving environment values$/
+const FAILURE_LINE = /^ragnos-vault: warn: .*; serving (environment values|cached values until they expire, then environment values)$/
 const RECOVERY_LINE = /^ragnos-vault: warn: vault at \S+ answers again; serving Vault values$/
 
 /**

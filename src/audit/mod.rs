@@ -39,6 +39,7 @@ use tracing::warn;
 
 pub use event::{Event, Source};
 pub use keys::{reason, KeyCounts};
+pub use shadow::env_value;
 pub use sinks::Batch;
 pub use startup::{configure, report_startup, Startup};
 

@@ -114,6 +114,15 @@ impl LogFile {
   /// its owner only. An existing file keeps its mode, with a warning when
   /// other users can read it.
   pub fn open(path: &Path) -> std::io::Result<LogFile> {
+    // Opening a FIFO for writing blocks until a reader appears, which would
+    // hang startup; only a regular file, or none yet, is accepted.
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+      let reason = "not a regular file";
+      return Err(std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        reason,
+      ));
+    }
     let mut options = OpenOptions::new();
     options.append(true).create(true);
     #[cfg(unix)]

@@ -118,6 +118,15 @@ pub fn parse_address(text: &str) -> Result<Url, String> {
   Ok(url)
 }
 
+/// Returns the address for messages and `settings()`: without a user name
+/// or password, which a URL may carry, and without a trailing slash.
+pub fn shown_address(address: &Url) -> String {
+  let mut shown = address.clone();
+  let _ = shown.set_password(None);
+  let _ = shown.set_username("");
+  shown.as_str().trim_end_matches('/').to_string()
+}
+
 /// Reads the token: `VAULT_TOKEN`, `BAO_TOKEN`, then `~/.vault-token`.
 pub fn read_token(sources: &Sources, home: Option<&Path>) -> (Option<Secret>, String) {
   if let Some((name, token)) = vault_var(sources, "VAULT_TOKEN") {
@@ -127,7 +136,7 @@ pub fn read_token(sources: &Sources, home: Option<&Path>) -> (Option<Secret>, St
     return (None, "none".into());
   };
   let path = home.join(".vault-token");
-  match std::fs::read_to_string(&path) {
+  match super::file::read_regular_text(&path) {
     Ok(text) if !text.trim().is_empty() => {
       (Some(Secret::new(text.trim())), path.display().to_string())
     }

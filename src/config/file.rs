@@ -69,7 +69,7 @@ pub fn read_config(
     reason,
   };
 
-  let text = std::fs::read_to_string(&path).map_err(|e| failed(e.to_string()))?;
+  let text = read_regular_text(&path).map_err(|e| failed(e.to_string()))?;
   let value: Value = serde_json::from_str(&text).map_err(|e| failed(e.to_string()))?;
   let Value::Object(object) = value else {
     return Err(failed("expected a JSON object at the top level".into()));
@@ -79,6 +79,38 @@ pub fn read_config(
     return Err(failed(format!("unknown field {unknown:?}")));
   }
   Ok((shown, object))
+}
+
+/// Largest file the preloader reads: config files, tokens, CA bundles.
+pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Reads a file only if it is a regular file of at most `MAX_FILE_BYTES`.
+/// A FIFO or a device would block startup or never end, however short
+/// the startup timeout.
+pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+  use std::io::{Error, ErrorKind};
+  let metadata = std::fs::metadata(path)?;
+  if !metadata.is_file() {
+    return Err(Error::new(ErrorKind::InvalidInput, "not a regular file"));
+  }
+  if metadata.len() > MAX_FILE_BYTES {
+    let reason = format!("larger than {MAX_FILE_BYTES} bytes");
+    return Err(Error::new(ErrorKind::InvalidInput, reason));
+  }
+  std::fs::read(path)
+}
+
+/// Reads a regular file as UTF-8 text, without a leading byte order mark.
+pub fn read_regular_text(path: &Path) -> std::io::Result<String> {
+  let bytes = read_regular(path)?;
+  let text = String::from_utf8(bytes)
+    .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
+  Ok(
+    text
+      .strip_prefix('\u{feff}')
+      .map(str::to_string)
+      .unwrap_or(text),
+  )
 }
 
 /// Turns the nested `kill_switch` object into `kill_switch.<field>` keys,
@@ -94,6 +126,22 @@ fn flatten_kill_switch(mut object: Map<String, Value>) -> Result<Map<String, Val
     }
     Some(_) => Err("kill_switch: expected an object".into()),
   }
+}
+
+/// Tells whether the config file asks for strict mode, reading nothing but
+/// its `strict` field, for when the settings as a whole fail to load.
+pub fn peek_strict(explicit: Option<&str>, cwd: &Path) -> bool {
+  let path = match explicit.filter(|p| !p.is_empty()) {
+    Some(path) => cwd.join(path),
+    None => cwd.join("ragnos-vault.json"),
+  };
+  let Ok(text) = read_regular_text(&path) else {
+    return false;
+  };
+  let value: Option<Value> = serde_json::from_str(&text).ok();
+  value
+    .and_then(|v| v.get("strict")?.as_bool())
+    .unwrap_or(false)
 }
 
 /// Finds the app name: the `name` in the nearest package.json above the
@@ -117,7 +165,7 @@ fn nearest_package_name(start: &Path) -> Option<String> {
   let mut dir: Option<PathBuf> = Some(start.to_path_buf());
   while let Some(current) = dir {
     let manifest = current.join("package.json");
-    if let Ok(text) = std::fs::read_to_string(&manifest) {
+    if let Ok(text) = read_regular_text(&manifest) {
       // A package.json without a usable name ends the search: it marks the
       // program's root, and a parent project's name would be wrong here.
       let value: Value = serde_json::from_str(&text).ok()?;

@@ -13,7 +13,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 pub use auth::{AuthMethod, AuthSettings, SecretSource};
-pub use credentials::{parse_address, Secret, VaultSettings, CREDENTIAL_VARS};
+pub use credentials::{parse_address, shown_address, Secret, VaultSettings, CREDENTIAL_VARS};
+pub use file::{peek_strict, read_regular, read_regular_text};
 pub use resilience::{KillSwitchSettings, Resilience};
 pub use source::parse_bool;
 pub use tls::TlsSettings;
@@ -146,6 +147,7 @@ pub fn load(ctx: &Context) -> Result<Settings, Error> {
   let search_paths =
     expand_search_paths(src.list("RAGNOS_VAULT_SEARCH_PATHS", "search_paths")?, &app);
   check_paths(&kv_mount, &search_paths, &app)?;
+  let secrets = read_secrets(&src)?;
 
   // An empty HOME would turn `~/.vault-token` into a path relative to the
   // working directory.
@@ -185,11 +187,7 @@ pub fn load(ctx: &Context) -> Result<Settings, Error> {
     exclude: src
       .list("RAGNOS_VAULT_EXCLUDE", "exclude")?
       .unwrap_or_default(),
-    secrets: src
-      .string_map("RAGNOS_VAULT_SECRETS", "secrets")?
-      .unwrap_or_default()
-      .into_iter()
-      .collect(),
+    secrets,
     startup_timeout_ms: millis(
       &src,
       "RAGNOS_VAULT_STARTUP_TIMEOUT_MS",
@@ -245,6 +243,30 @@ fn check_paths(kv_mount: &str, search_paths: &[String], app: &str) -> Result<(),
   Ok(())
 }
 
+/// Reads the mapping table. Its keys become environment variables, so each
+/// must be a name a child process can receive intact.
+fn read_secrets(src: &Sources) -> Result<BTreeMap<String, String>, Error> {
+  let entries = src
+    .string_map("RAGNOS_VAULT_SECRETS", "secrets")?
+    .unwrap_or_default();
+  if let Some((key, _)) = entries
+    .iter()
+    .find(|(k, _)| !crate::mapping::is_env_name(k))
+  {
+    let origin = match src.env_var("RAGNOS_VAULT_SECRETS") {
+      Some(_) => "RAGNOS_VAULT_SECRETS".to_string(),
+      None => format!("secrets in {}", src.file_path),
+    };
+    return Err(Error::InvalidSetting {
+      field: "secrets",
+      value: key.clone(),
+      origin,
+      reason: "a key must be a letter or _ followed by letters, digits or _".into(),
+    });
+  }
+  Ok(entries.into_iter().collect())
+}
+
 /// Reads the log level, in any letter case, as `log_level` does.
 fn read_log_level(src: &Sources) -> Result<String, Error> {
   let Some(text) = src.string("RAGNOS_VAULT_LOG", "log_level", &[])? else {
@@ -286,7 +308,7 @@ fn to_strings(items: &[&str]) -> Vec<String> {
 pub fn redacted_json(settings: &Settings) -> String {
   let vault = settings.vault.as_ref().map(|v| {
     serde_json::json!({
-      "address": v.address.as_str(),
+      "address": shown_address(&v.address),
       "namespace": v.namespace,
       "token": match &v.auth.method {
         AuthMethod::Token(Some(_)) => "[redacted]",

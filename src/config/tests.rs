@@ -980,7 +980,7 @@ fn redacted_json_lists_settings() {
   assert_eq!(value["mode"], "dual");
   assert_eq!(value["children"], "env-only");
   assert_eq!(value["kv_mount"], "secret");
-  assert_eq!(value["vault"]["address"], "http://127.0.0.1:8200/");
+  assert_eq!(value["vault"]["address"], "http://127.0.0.1:8200");
   assert_eq!(value["vault"]["token"], "");
   assert_eq!(value["vault"]["token_source"], "none");
 }
@@ -1172,4 +1172,39 @@ fn app_name_follows_bin_link_to_its_package() {
   std::os::unix::fs::symlink(&target, &link).unwrap();
   let name = file::detect_app_name(Some(&link), dir.path());
   assert_eq!(name.as_deref(), Some("mcp-weather"));
+}
+
+#[test]
+fn address_shown_without_credentials() {
+  let url = url::Url::parse("http://admin:s3cret-pw@127.0.0.1:8200/").unwrap();
+  assert_eq!(shown_address(&url), "http://127.0.0.1:8200");
+}
+
+#[test]
+fn strict_read_from_file_alone() {
+  let dir = TempDir::new("peek-strict");
+  dir.config(r#"{"strict": true, "mode": "bogus"}"#);
+  assert!(peek_strict(None, dir.path()));
+  assert!(!peek_strict(Some("absent.json"), dir.path()));
+}
+
+#[test]
+fn mapping_key_must_be_env_name() {
+  let dir = TempDir::new("secrets-key");
+  let pairs = [("RAGNOS_VAULT_SECRETS", r#"{"A=B": "secret/x#y"}"#)];
+  let message = load_err(dir.path(), &pairs);
+  assert!(message.contains("invalid secrets \"A=B\""), "{message}");
+}
+
+#[test]
+fn config_file_fifo_rejected() {
+  let dir = TempDir::new("fifo");
+  let fifo = dir.path().join("ragnos-vault.json");
+  let status = std::process::Command::new("mkfifo")
+    .arg(&fifo)
+    .status()
+    .unwrap();
+  assert!(status.success());
+  let message = load_err(dir.path(), &[]);
+  assert!(message.contains("not a regular file"), "{message}");
 }

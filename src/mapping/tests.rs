@@ -619,3 +619,19 @@ fn lookup_reads_shared_documents() {
   let lookup = pattern_key("API_TOKEN").lookup(&documents);
   assert_eq!(lookup, Lookup::Found("t"));
 }
+
+#[test]
+fn discovery_skips_fields_that_are_not_env_names() {
+  let mut plan = Plan::build(&settings(&["*_TOKEN"], &[], &[]), &HashMap::new()).0;
+  let mut fields = Fields::new();
+  fields.insert(
+    "NODE_OPTIONS=--require=/tmp/x.js --title=A_TOKEN".into(),
+    "x".into(),
+  );
+  fields.insert("B\u{0}_TOKEN".into(), "x".into());
+  fields.insert("GOOD_TOKEN".into(), "x".into());
+  let documents: HashMap<String, Fields> = [(APP.to_string(), fields)].into();
+  plan.discover(&documents);
+  let keys: Vec<&String> = plan.keys.keys().collect();
+  assert_eq!(keys, vec!["GOOD_TOKEN"]);
+}

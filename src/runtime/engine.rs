@@ -184,6 +184,14 @@ impl Engine {
         Decision::Hidden if managed.kind == Kind::Reference && held.contains_key(key) => {
           Decision::Vault(held[key].clone())
         }
+        // A key whose environment has no value would read as unset, which
+        // is worse than its last Vault value: the switch falls back to the
+        // environment only where there is something to fall back to.
+        Decision::Env { fallback: true }
+          if killed && held.contains_key(key) && crate::audit::env_value(key).is_none() =>
+        {
+          Decision::Vault(held[key].clone())
+        }
         decision => decision,
       };
       crate::audit::observe(key, &route, &decision, !managed.locations.is_empty());
@@ -228,6 +236,17 @@ impl Engine {
     let any = !held.is_empty();
     held.clear();
     any
+  }
+
+  /// Lists the planned documents that have not been read.
+  pub fn unread_documents(&self) -> Vec<String> {
+    let cached = self.cache.documents();
+    let plan = self.plan.read().unwrap_or_else(|e| e.into_inner());
+    plan
+      .documents()
+      .into_iter()
+      .filter(|p| !cached.contains_key(p))
+      .collect()
   }
 
   /// Tells whether a key should read from Vault in this mode, which is

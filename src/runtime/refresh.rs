@@ -116,7 +116,8 @@ async fn refresh_due(engine: &Engine, schedule: &mut HashMap<String, Due>, probe
   }
 
   let before = engine.view();
-  let results = join_all(due.iter().map(|(_, paths)| engine.fetch(paths))).await;
+  let batches: Vec<Vec<String>> = due.iter().map(|(_, paths)| paths.clone()).collect();
+  let results = fetch_groups(engine, &batches).await;
   let mut changed = false;
   for ((name, _), result) in due.iter().zip(results) {
     let entry = schedule
@@ -143,6 +144,24 @@ async fn refresh_due(engine: &Engine, schedule: &mut HashMap<String, Due>, probe
   }
 }
 
+/// Reads at most this many documents at once. Each read holds a connection
+/// (a file descriptor) until it ends, and a program with thousands of
+/// references must not run out of descriptors of its own.
+const MAX_CONCURRENT_READS: usize = 8;
+
+/// Reads each group of spellings once, `MAX_CONCURRENT_READS` at a time,
+/// and returns the results in the order of the groups.
+pub async fn fetch_groups(
+  engine: &Engine,
+  groups: &[Vec<String>],
+) -> Vec<crate::error::Result<Change>> {
+  let mut results = Vec::with_capacity(groups.len());
+  for batch in groups.chunks(MAX_CONCURRENT_READS) {
+    results.extend(join_all(batch.iter().map(|paths| engine.fetch(paths))).await);
+  }
+  results
+}
+
 /// Fetches every document now and republishes the view, for `refresh()`.
 pub async fn refresh_all(engine: &Engine) {
   if !engine.logged_in() && engine.login().await.is_err() {
@@ -150,7 +169,7 @@ pub async fn refresh_all(engine: &Engine) {
   }
   let before = engine.view();
   let groups = document_groups(engine);
-  join_all(groups.values().map(|paths| engine.fetch(paths))).await;
+  fetch_groups(engine, &groups.into_values().collect::<Vec<_>>()).await;
   engine.release_held();
   let after = engine.rebuild();
   announce(&before, &after);

@@ -150,10 +150,21 @@ impl Engine {
     let reason = error.to_string();
     let mut failing = self.failing.lock().unwrap_or_else(|e| e.into_inner());
     let known = failing.values().any(|r| *r == reason);
-    failing.insert(what.to_string(), reason.clone());
+    let repeated = failing.insert(what.to_string(), reason.clone()).as_ref() == Some(&reason);
     drop(failing);
     if !known {
-      warn!("{reason}; serving environment values");
+      let next = if self.cache.documents().is_empty() {
+        "serving environment values"
+      } else {
+        "serving cached values until they expire, then environment values"
+      };
+      warn!("{reason}; {next}");
+    }
+    // A missing policy is a configuration error, not an outage: it counts
+    // toward the kill switch once per path, not at every retry, so it
+    // cannot turn off keys that read fine from other paths.
+    if repeated && matches!(error, Error::Denied { .. }) {
+      return;
     }
     if let Some(change) = self.breaker.record_error(&reason) {
       self.apply_breaker(change);

@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::future::join_all;
 use tracing::{debug, error, info, warn};
 
+use super::refresh::fetch_groups;
 use super::{engine::Engine, logging, refresh, runtime, STARTED};
 use crate::audit;
 use crate::config::{self, parse_bool, Context, Mode, CREDENTIAL_VARS};
@@ -62,11 +62,19 @@ fn start_once(request: &StartRequest) -> (Outcome, Option<Arc<Engine>>) {
     cwd: request.cwd.clone(),
     script: request.script.clone(),
   };
-  let strict_hint = request
+  // Strict mode must hold even when the settings fail to load, so it is
+  // read on its own: the variable, else the config file's `strict` field.
+  let strict_hint = match request
     .env
     .get("RAGNOS_VAULT_STRICT")
-    .and_then(|v| parse_bool(v))
-    .unwrap_or(false);
+    .filter(|v| !v.is_empty())
+  {
+    Some(text) => parse_bool(text).unwrap_or(false),
+    None => config::peek_strict(
+      request.env.get("RAGNOS_VAULT_CONFIG").map(String::as_str),
+      &request.cwd,
+    ),
+  };
 
   let settings = match config::load(&ctx) {
     Ok(settings) => {
@@ -129,7 +137,7 @@ fn start_once(request: &StartRequest) -> (Outcome, Option<Arc<Engine>>) {
   let engine = Arc::new(Engine::new(settings, plan, client));
   info!(
     mode = %outcome.mode,
-    address = %vault.address,
+    address = %config::shown_address(&vault.address),
     token_source = %vault.token_source,
     "starting"
   );
@@ -148,11 +156,28 @@ fn start_once(request: &StartRequest) -> (Outcome, Option<Arc<Engine>>) {
     error!("strict mode: no Vault value for {keys}; exiting with code {EXIT_CONFIG}");
     return (exit(), Some(engine));
   }
+  // With nothing read, strict mode cannot tell which keys Vault would have
+  // served, so documents that could not be read fail it too.
+  let unread = engine.unread_documents();
+  if strict && !unread.is_empty() {
+    let paths = unread.join(", ");
+    error!("strict mode: could not read {paths} from Vault; exiting with code {EXIT_CONFIG}");
+    return (exit(), Some(engine));
+  }
   // Keys whose documents were not read are covered by the read's own
   // message; these are the ones Vault answered for without a value.
-  if !view.missing.is_empty() {
-    let keys = view.missing.join(", ");
-    warn!("no Vault value for {keys}; serving environment values");
+  let (references, others) = split_references(&engine, &view.missing);
+  if !others.is_empty() {
+    warn!(
+      "no Vault value for {}; serving environment values",
+      list(&others)
+    );
+  }
+  if !references.is_empty() {
+    warn!(
+      "no Vault value for {}; these references read as unset",
+      list(&references)
+    );
   }
   if engine.client.is_some() {
     refresh::spawn(engine.clone());
@@ -184,6 +209,42 @@ fn scrub_hint(env: &HashMap<String, String>) -> bool {
     .get("RAGNOS_VAULT_SCRUB_CREDENTIALS")
     .and_then(|v| parse_bool(v))
     .unwrap_or(true)
+}
+
+/// Splits keys into references, shown with the path and field they name,
+/// and the other keys.
+fn split_references(engine: &Engine, keys: &[String]) -> (Vec<String>, Vec<String>) {
+  let plan = engine.plan.read().unwrap_or_else(|e| e.into_inner());
+  let mut references = Vec::new();
+  let mut others = Vec::new();
+  for key in keys {
+    match plan.keys.get(key) {
+      Some(managed) if managed.kind == crate::mapping::Kind::Reference => {
+        let target = managed
+          .locations
+          .first()
+          .map(|l| format!(" ({}#{})", l.path, l.field));
+        references.push(format!("{key}{}", target.unwrap_or_default()));
+      }
+      _ => others.push(key.clone()),
+    }
+  }
+  (references, others)
+}
+
+/// Joins names for one log line, naming at most 20 and counting the rest.
+fn list(names: &[String]) -> String {
+  const SHOWN: usize = 20;
+  let mut text = names
+    .iter()
+    .take(SHOWN)
+    .cloned()
+    .collect::<Vec<_>>()
+    .join(", ");
+  if names.len() > SHOWN {
+    text.push_str(&format!(" and {} more", names.len() - SHOWN));
+  }
+  text
 }
 
 fn exit() -> Outcome {
@@ -228,29 +289,25 @@ async fn load_all(engine: Arc<Engine>, client: Arc<Client>) {
   if engine.login().await.is_err() {
     return;
   }
-  let mut pending = engine
+  let paths = engine
     .plan
     .read()
     .unwrap_or_else(|e| e.into_inner())
     .documents();
-  while let Some(first) = pending.first().cloned() {
-    // The first read below a mount learns the mount's KV version. Every path
-    // whose mount is then known is read at once, one read per document
-    // however it is spelled; paths below other mounts wait for a later round.
-    let _ = engine.fetch(std::slice::from_ref(&first)).await;
-    let first_name = client.canonical(&first);
-    let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut unknown = Vec::new();
-    for path in pending.drain(..).skip(1) {
-      match client.canonical(&path) {
-        Some(name) if Some(&name) == first_name.as_ref() => engine.cache.alias(&path, &name),
-        Some(name) => groups.entry(name).or_default().push(path),
-        None => unknown.push(path),
-      }
+  // Mount lookups first, one per mount, so that every spelling of a
+  // document is known before the reads, which then all go out together:
+  // a slow document no longer holds the others back.
+  for path in &paths {
+    if client.canonical(path).is_none() && client.learn_mount(path).await.is_err() {
+      break;
     }
-    join_all(groups.values().map(|paths| engine.fetch(paths))).await;
-    pending = unknown;
   }
+  let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+  for path in paths {
+    let name = client.canonical(&path).unwrap_or_else(|| path.clone());
+    groups.entry(name).or_default().push(path);
+  }
+  fetch_groups(&engine, &groups.into_values().collect::<Vec<_>>()).await;
   // Publishes paths that arrive after the startup timeout; at startup the
   // caller rebuilds again, which costs one more generation and no request.
   engine.rebuild();

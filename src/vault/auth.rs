@@ -93,7 +93,7 @@ fn read_secret(source: &SecretSource, what: &str) -> Result<String> {
   match source {
     SecretSource::Value(secret) => Ok(secret.expose().to_string()),
     SecretSource::File(path) => {
-      let text = std::fs::read_to_string(path).map_err(|e| Error::Login {
+      let text = crate::config::read_regular_text(path).map_err(|e| Error::Login {
         method: "file",
         mount: path.display().to_string(),
         reason: format!("reading the {what}: {e}"),

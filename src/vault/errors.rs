@@ -25,12 +25,29 @@ fn api_message(code: u16, errors: &[String]) -> String {
   }
 }
 
-/// Returns the HTTP status of an API error.
+/// Returns the HTTP status of an error response, whether or not its body
+/// held Vault's usual error list.
 pub fn status(error: &ClientError) -> Option<u16> {
   match error {
     ClientError::APIError { code, .. } => Some(*code),
+    ClientError::RestClientError {
+      source: rustify::errors::ClientError::ServerResponseError { code, .. },
+    } => Some(*code),
     _ => None,
   }
+}
+
+/// Tells whether the request never got a response: a refused or timed out
+/// connection, a TLS failure, a reset. A server that responded with
+/// something unexpected is not "unreachable".
+pub fn no_response(error: &ClientError) -> bool {
+  use rustify::errors::ClientError as Http;
+  matches!(
+    error,
+    ClientError::RestClientError {
+      source: Http::RequestError { .. } | Http::ResponseError { .. },
+    }
+  )
 }
 
 /// Maps a failed token lookup: 403 means the token was rejected; anything

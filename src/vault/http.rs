@@ -29,6 +29,10 @@ pub fn build(
   let mut builder = reqwest::Client::builder()
     .connect_timeout(connect)
     .timeout(total)
+    // A redirect would carry X-Vault-Token, or a login body with a secret
+    // id, to whatever address it names, even from https to http.
+    .redirect(reqwest::redirect::Policy::none())
+    .pool_max_idle_per_host(4)
     .no_proxy();
   let mut base = address.clone();
 
@@ -101,7 +105,8 @@ fn configure_tls(
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>, Error> {
-  std::fs::read(path).map_err(|e| tls_error(&path.display().to_string(), &e.to_string()))
+  crate::config::read_regular(path)
+    .map_err(|e| tls_error(&path.display().to_string(), &e.to_string()))
 }
 
 fn read_certificates(path: &Path) -> Result<Vec<reqwest::Certificate>, Error> {

@@ -68,12 +68,22 @@ pub fn canonical(client: &Client, path: &str) -> Option<String> {
 }
 
 fn canonical_name(mount: &Mount, path: &str) -> String {
-  let relative = path[mount.path.len()..].trim_start_matches('/');
+  let relative = path.strip_prefix(mount.path.as_str()).unwrap_or(path);
+  let relative = relative.trim_start_matches('/');
   let relative = match mount.version {
     2 => relative.strip_prefix("data/").unwrap_or(relative),
     _ => relative,
   };
   format!("{}/{}", mount.path, relative)
+}
+
+/// Looks up the mount of `path` unless a path below it was seen before.
+pub async fn learn_mount(client: &Client, path: &str) -> Result<()> {
+  if client.mounts.find(path).is_none() {
+    let mount = lookup_mount(client, path).await?;
+    client.mounts.remember(mount);
+  }
+  Ok(())
 }
 
 /// Reads one document.
@@ -108,13 +118,16 @@ pub async fn read(client: &Client, path: &str) -> Result<ReadOutcome> {
     Err(error) if errors::status(&error) == Some(503) => Err(Error::Sealed {
       address: client.address.clone(),
     }),
-    Err(error) if errors::status(&error).is_none() => Err(Error::Unreachable {
+    Err(error) if errors::no_response(&error) => Err(Error::Unreachable {
       address: client.address.clone(),
       reason: errors::describe(&error),
     }),
     Err(error) => Err(Error::Read {
       path: path.to_string(),
-      reason: errors::describe(&error),
+      reason: match errors::status(&error) {
+        Some(code) => format!("status {code}"),
+        None => format!("unexpected response ({})", errors::describe(&error)),
+      },
     }),
   }
 }
@@ -156,6 +169,9 @@ fn to_fields(data: Value) -> Fields {
       Value::String(text) => Some((key, text)),
       other => Some((key, other.to_string())),
     })
+    // A NUL cannot be part of an environment value: Node rejects it when
+    // it builds a child's environment, so such a field counts as absent.
+    .filter(|(key, value)| !key.contains('\0') && !value.contains('\0'))
     .collect()
 }
 
@@ -171,12 +187,20 @@ async fn lookup_mount(client: &Client, path: &str) -> Result<Mount> {
     .get_json(&format!("sys/internal/ui/mounts/{path}"))
     .await?;
   match body.get("data").and_then(parse_mount) {
-    Some(mount) if status == 200 => Ok(mount),
+    // A mount that is not a prefix of the path is a broken response (from a
+    // misbehaving proxy, say); the fallback is safer than trusting it.
+    Some(mount) if status == 200 && is_below(path, &mount.path) => Ok(mount),
     _ => {
-      debug!(status, mount = %fallback.path, "mount lookup gave no answer; assuming KV v2");
+      debug!(status, mount = %fallback.path, "mount lookup returned no usable mount; assuming KV v2");
       Ok(fallback)
     }
   }
+}
+
+fn is_below(path: &str, mount: &str) -> bool {
+  path
+    .strip_prefix(mount)
+    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 fn parse_mount(data: &Value) -> Option<Mount> {

@@ -31,7 +31,8 @@ pub struct Client {
   mounts: kv::MountTable,
 }
 
-/// What a login, lookup or renewal reported; no part of the token.
+/// The token lifetime that a login, lookup or renewal reported, without
+/// any part of the token.
 #[derive(Debug, Clone, Copy)]
 pub struct TokenInfo {
   /// Seconds left; 0 for a token that never expires, such as a root token.
@@ -61,7 +62,7 @@ impl Client {
       http: http.client,
       base: http.base,
       settings: settings.clone(),
-      address: settings.address.as_str().trim_end_matches('/').to_string(),
+      address: crate::config::shown_address(&settings.address),
       mounts: kv::MountTable::default(),
     };
     let token = match &settings.auth.method {
@@ -104,6 +105,11 @@ impl Client {
   /// Reads one KV document, as `mount/path` in either KV v2 spelling.
   pub async fn read(&self, path: &str) -> Result<ReadOutcome> {
     kv::read(self, path).await
+  }
+
+  /// Finds the mount holding `path` and its KV version, once per mount.
+  pub async fn learn_mount(&self, path: &str) -> Result<()> {
+    kv::learn_mount(self, path).await
   }
 
   /// Returns the one name of a document that `path` spells, once a read
