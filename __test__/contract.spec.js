@@ -98,6 +98,31 @@ test('children env-only gives children the real environment', async (t) => {
   t.is(out.own, OPENAI)
 })
 
+test('children env-only applies to promisified exec', async (t) => {
+  const out = await probe(
+    t,
+    `const { exec, execFile } = require('child_process')
+     const { promisify } = require('util')
+     const code = 'process.stdout.write(process.env.OPENAI_API_KEY || "unset")'
+     const command = JSON.stringify(process.execPath) + " -e '" + code + "'"
+     Promise.all([promisify(exec)(command), promisify(execFile)(process.execPath, ['-e', code])])
+       .then(([a, b]) => console.log(JSON.stringify({ a, b })))`,
+    { RAGNOS_VAULT_CHILDREN: 'env-only', OPENAI_API_KEY: 'env-value' }
+  )
+  t.deepEqual(out.a, { stdout: 'env-value', stderr: '' })
+  t.deepEqual(out.b, { stdout: 'env-value', stderr: '' })
+})
+
+test('children env-only keeps spawner name and length', async (t) => {
+  const code = `const childProcess = require('child_process')
+    const names = ['spawn', 'spawnSync', 'exec', 'execSync', 'execFile', 'execFileSync', 'fork']
+    console.log(JSON.stringify(names.map((name) => [childProcess[name].name, childProcess[name].length])))`
+  const wrapped = await probe(t, code, { RAGNOS_VAULT_CHILDREN: 'env-only' })
+  const plain = await probe(t, code, {}, { preload: false })
+  t.deepEqual(wrapped, plain)
+  t.deepEqual(wrapped[2], ['exec', 3])
+})
+
 const COERCION = `
   const results = {}
   const inputs = [42, true, null, undefined, 1.5, { toString() { return 'obj' } }]

@@ -4,6 +4,7 @@
 // option get the real environment instead of the values served from Vault.
 
 const childProcess = require('child_process')
+const util = require('util')
 
 const SPAWNERS = ['spawn', 'spawnSync', 'exec', 'execSync', 'execFile', 'execFileSync', 'fork']
 
@@ -29,12 +30,29 @@ function patchArguments(args, realEnv) {
   return args
 }
 
+// Returns a function that calls `original` with `env` patched in, with the
+// name and length of `original`.
+function wrapSpawner(original, realEnv) {
+  const wrapper = function (...args) {
+    return original.apply(this, patchArguments(args, realEnv))
+  }
+  Object.defineProperty(wrapper, 'name', { value: original.name })
+  Object.defineProperty(wrapper, 'length', { value: original.length })
+  return wrapper
+}
+
 function restrictChildren(realEnv) {
   for (const name of SPAWNERS) {
     const original = childProcess[name]
-    childProcess[name] = function (...args) {
-      return original.apply(this, patchArguments(args, realEnv))
+    const wrapper = wrapSpawner(original, realEnv)
+    // The promisified forms of exec and execFile call the unwrapped function
+    // directly, so they get a wrapper of their own for util.promisify to find.
+    const custom = Object.getOwnPropertyDescriptor(original, util.promisify.custom)
+    if (custom && typeof custom.value === 'function') {
+      const promisified = wrapSpawner(custom.value, realEnv)
+      Object.defineProperty(wrapper, util.promisify.custom, Object.assign({}, custom, { value: promisified }))
     }
+    childProcess[name] = wrapper
   }
 }
 

@@ -89,16 +89,43 @@ function cloneable(value) {
   return value
 }
 
+// The message that `new Worker()` posts to start the worker, which carries
+// the `workerData` option as a property. Node.js 14 to 22 give it the type
+// 'loadScript'.
+// NOTE: this shape is internal to Node.js and may change in later versions.
+// A message that does not match it is handled as any other.
+function isWorkerLoadMessage(value) {
+  if (value === null || typeof value !== 'object' || proxies.has(value)) return false
+  try {
+    if (!isPlainObject(value)) return false
+    const type = Object.getOwnPropertyDescriptor(value, 'type')
+    const workerData = Object.getOwnPropertyDescriptor(value, 'workerData')
+    return type !== undefined && type.value === 'loadScript' && workerData !== undefined && 'value' in workerData
+  } catch (_) {
+    return false
+  }
+}
+
+// Returns the message to post in place of `value`. The `workerData` of a
+// Worker's load message gets the same treatment as a posted message, so
+// that `workerData: { env: process.env }` is copied as well.
+function cloneableMessage(value) {
+  if (!isWorkerLoadMessage(value)) return cloneable(value)
+  const workerData = cloneable(value.workerData)
+  if (workerData === value.workerData) return value
+  return Object.assign({}, value, { workerData })
+}
+
 // Replaces `holder[name]` with a function that passes its first argument
-// through `cloneable`, keeping the property's attributes, name and length.
-function wrapMethod(holder, name) {
+// through `prepare`, keeping the property's attributes, name and length.
+function wrapMethod(holder, name, prepare = cloneable) {
   const descriptor = holder && Object.getOwnPropertyDescriptor(holder, name)
   if (!descriptor || !descriptor.configurable) return
   const original = descriptor.get ? descriptor.get.call(holder) : descriptor.value
   if (typeof original !== 'function') return
   const wrapper = {
     [name](...args) {
-      if (args.length > 0) args[0] = cloneable(args[0])
+      if (args.length > 0) args[0] = prepare(args[0])
       return Reflect.apply(original, this, args)
     }
   }[name]
@@ -121,7 +148,7 @@ function install(proxy) {
   wrapped = true
   wrapMethod(globalThis, 'structuredClone')
   wrapMethod(v8.Serializer.prototype, 'writeValue')
-  wrapMethod(workerThreads.MessagePort && workerThreads.MessagePort.prototype, 'postMessage')
+  wrapMethod(workerThreads.MessagePort && workerThreads.MessagePort.prototype, 'postMessage', cloneableMessage)
   wrapMethod(workerThreads.BroadcastChannel && workerThreads.BroadcastChannel.prototype, 'postMessage')
 }
 

@@ -10,7 +10,7 @@ const { withOpenBao } = require('../helpers/openbao')
 const { runNode, parseJsonOutput, fixture } = require('../helpers/run')
 const { VERSIONS, nodeBinary, major, limiter } = require('./node-versions')
 
-// Twenty short runs; four at a time keep the machine responsive.
+// Twenty-five short runs; four at a time keep the machine responsive.
 const slot = limiter(4)
 const OPENAI = 'sk-vault-matrix-5e21'
 const GITHUB = 'ghp-vault-matrix-0b7c'
@@ -39,6 +39,52 @@ function env(t) {
 async function probe(t, version, script, options = {}) {
   const binary = nodeBinary(version)
   const result = await slot(() => runNode({ script: fixture(script), env: env(t), nodeBinary: binary, ...options }))
+  t.is(result.code, 0, result.stderr)
+  t.is(result.stderr, '', 'the preloader wrote to stderr')
+  return parseJsonOutput(result)
+}
+
+// Starts a worker for each way of passing process.env as workerData. The
+// worker posts its workerData back, and the parent prints what arrived.
+const WORKER_DATA = `
+  const { Worker } = require('worker_threads')
+  const KEY = 'OPENAI_API_KEY'
+  const ECHO = 'const w = require("worker_threads"); w.parentPort.postMessage(w.workerData)'
+  function echo(workerData) {
+    return new Promise((resolve, reject) => {
+      const worker = new Worker(ECHO, { eval: true, workerData })
+      worker.once('message', resolve)
+      worker.once('error', reject)
+    })
+  }
+  function errorName(fn) {
+    try {
+      fn()
+      return 'no error'
+    } catch (error) {
+      return error.name
+    }
+  }
+  async function main() {
+    const out = {}
+    out.direct = (await echo(process.env))[KEY]
+    const nested = await echo({ env: process.env, n: 1 })
+    out.nested = nested.env[KEY]
+    out.sibling = nested.n
+    out.array = (await echo([1, process.env]))[1][KEY]
+    const both = await echo({ a: process.env, b: process.env })
+    out.sameObject = both.a === both.b
+    out.deeper = errorName(() => new Worker(ECHO, { eval: true, workerData: { outer: { env: process.env } } }))
+    console.log(JSON.stringify(out))
+  }
+  main().catch((error) => {
+    console.error(error)
+    process.exitCode = 1
+  })`
+
+async function probeCode(t, version, code) {
+  const binary = nodeBinary(version)
+  const result = await slot(() => runNode({ eval: code, env: env(t), nodeBinary: binary, timeoutMs: 60000 }))
   t.is(result.code, 0, result.stderr)
   t.is(result.stderr, '', 'the preloader wrote to stderr')
   return parseJsonOutput(result)
@@ -90,6 +136,17 @@ for (const version of VERSIONS) {
     t.is(out.broadcastChannel, major(version) >= 16 ? OPENAI : 'absent')
     // Two levels down the proxy is not replaced, and the clone throws.
     t.is(out.portDeeper.error, 'DataCloneError')
+  })
+
+  test(`${name}: workerData copies a nested env`, async (t) => {
+    const out = await probeCode(t, version, WORKER_DATA)
+    t.is(out.direct, OPENAI)
+    t.is(out.nested, OPENAI)
+    t.is(out.sibling, 1)
+    t.is(out.array, OPENAI)
+    t.true(out.sameObject)
+    // As with postMessage, two levels down the proxy is not replaced.
+    t.is(out.deeper, 'DataCloneError')
   })
 
   test(`${name}: TZ write changes the time zone`, async (t) => {
