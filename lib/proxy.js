@@ -8,6 +8,7 @@
 // first read of a key, a change of its source, or every read when
 // audit_every_read is on.
 
+const util = require('util')
 const { SLOTS } = require('./audit')
 
 // The value of an entry that passes the read through to the real
@@ -30,7 +31,30 @@ function slotOf(source, reason) {
   return SLOTS[source] === undefined ? SLOTS.env : SLOTS[source]
 }
 
+// The Proxy's own target is an empty object, and every trap works on the
+// real environment, kept in `env`. After each trap V8 checks the Proxy
+// invariants against the target's own properties. On the real
+// process.env that check calls Node's interceptors, a getenv(3) scan of
+// the environment per read; on an empty, extensible object it finds
+// nothing, and since every property the traps report is configurable,
+// no invariant can fail.
+function createShell(env) {
+  const shell = {}
+  // util.inspect shows a proxy's target, not the proxy: the empty target
+  // hands it the real environment instead.
+  Object.defineProperty(shell, util.inspect.custom, {
+    value(depth, options) {
+      return util.inspect(env, options)
+    },
+    configurable: true,
+    writable: true,
+    enumerable: false
+  })
+  return shell
+}
+
 function createEnvProxy(target, native, options = {}) {
+  const env = target
   const generation = new Int32Array(native.generationBuffer())
   const reads = options.reads || new Float64Array(SLOTS.count)
   const everyRead = options.everyRead === true
@@ -85,7 +109,7 @@ function createEnvProxy(target, native, options = {}) {
   }
 
   const handler = {
-    get(env, key) {
+    get(_shell, key) {
       if (typeof key === 'string') {
         const entry = current()[key]
         if (entry !== undefined) {
@@ -97,7 +121,7 @@ function createEnvProxy(target, native, options = {}) {
       return env[key]
     },
 
-    has(env, key) {
+    has(_shell, key) {
       if (typeof key === 'string') {
         const entry = current()[key]
         if (entry !== undefined && entry.value !== PASS_THROUGH) return entry.value !== null
@@ -105,7 +129,7 @@ function createEnvProxy(target, native, options = {}) {
       return key in env
     },
 
-    ownKeys(env) {
+    ownKeys() {
       const served = current()
       const keys = Reflect.ownKeys(env)
       const result = []
@@ -122,7 +146,7 @@ function createEnvProxy(target, native, options = {}) {
       return result
     },
 
-    getOwnPropertyDescriptor(env, key) {
+    getOwnPropertyDescriptor(_shell, key) {
       if (typeof key === 'string') {
         const entry = current()[key]
         if (entry !== undefined && entry.value !== PASS_THROUGH) {
@@ -133,7 +157,7 @@ function createEnvProxy(target, native, options = {}) {
       return Reflect.getOwnPropertyDescriptor(env, key)
     },
 
-    set(env, key, value) {
+    set(_shell, key, value) {
       if (typeof key === 'string') override(key)
       // The real object coerces to a string and applies Node's side
       // effects, such as the time zone on TZ.
@@ -141,21 +165,39 @@ function createEnvProxy(target, native, options = {}) {
       return true
     },
 
-    defineProperty(env, key, descriptor) {
+    defineProperty(_shell, key, descriptor) {
       // Throws as Node does for descriptors it rejects, before any change.
       const defined = Reflect.defineProperty(env, key, descriptor)
       if (defined && typeof key === 'string') override(key)
       return defined
     },
 
-    deleteProperty(env, key) {
+    deleteProperty(_shell, key) {
       if (typeof key === 'string') override(key)
       delete env[key]
       return true
+    },
+
+    getPrototypeOf() {
+      return Object.getPrototypeOf(env)
+    },
+
+    setPrototypeOf(_shell, prototype) {
+      return Reflect.setPrototypeOf(env, prototype)
+    },
+
+    isExtensible() {
+      return true
+    },
+
+    // The environment always accepts new variables; freezing or sealing it
+    // fails with a TypeError, as it does without the preloader.
+    preventExtensions() {
+      return false
     }
   }
 
-  return new Proxy(target, handler)
+  return new Proxy(createShell(env), handler)
 }
 
 module.exports = { createEnvProxy }
