@@ -286,14 +286,25 @@ fn load_within(engine: &Arc<Engine>, budget: Duration) {
 }
 
 async fn load_all(engine: Arc<Engine>, client: Arc<Client>) {
-  if engine.login().await.is_err() {
-    return;
-  }
   let paths = engine
     .plan
     .read()
     .unwrap_or_else(|e| e.into_inner())
     .documents();
+  // A given token is checked while the first mount is looked up, which
+  // saves a round trip. A login method has no token before its login, and
+  // a mount lookup without one would settle for the fallback mount.
+  let login = engine.login();
+  let logged_in = match paths.first() {
+    Some(first) if !client.logs_in() => {
+      let (login, _) = futures::join!(login, client.learn_mount(first));
+      login
+    }
+    _ => login.await,
+  };
+  if logged_in.is_err() {
+    return;
+  }
   // Mount lookups first, one per mount, so that every spelling of a
   // document is known before the reads, which then all go out together:
   // a slow document no longer holds the others back.
