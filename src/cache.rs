@@ -77,6 +77,15 @@ impl Cache {
     aliases.insert(path.to_string(), canonical.to_string());
   }
 
+  /// Tells whether any document has been read into the cache, without
+  /// collecting them as `documents` does.
+  pub fn is_empty(&self) -> bool {
+    let aliases = self.aliases.read().unwrap_or_else(|e| e.into_inner());
+    !aliases
+      .values()
+      .any(|canonical| self.documents.contains_key(canonical))
+  }
+
   /// Returns every cached document under each spelling that names it.
   pub fn documents(&self) -> HashMap<String, Arc<Fields>> {
     let aliases = self.aliases.read().unwrap_or_else(|e| e.into_inner());

@@ -17,7 +17,8 @@ use std::path::PathBuf;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-/// What the program looks like when the preloader loads.
+/// The program's environment, working directory and main script when the
+/// preloader loads.
 #[napi(object)]
 pub struct StartOptions {
   /// The environment as the program received it.
@@ -186,7 +187,8 @@ impl Task for RefreshTask {
   }
 }
 
-/// Reads every document from Vault now; resolves when all have answered.
+/// Reads every document from Vault now. The promise resolves once every
+/// read has succeeded or failed.
 #[napi]
 pub fn refresh() -> AsyncTask<RefreshTask> {
   AsyncTask::new(RefreshTask)

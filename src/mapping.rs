@@ -56,7 +56,7 @@ pub type Fields = HashMap<String, String>;
 #[derive(Debug, PartialEq, Eq)]
 pub enum Lookup<'a> {
   Found(&'a str),
-  /// Every document was read and none holds the field.
+  /// Every document was read and none contains the field.
   Missing,
   /// A document that comes before any location holding the field has not
   /// been read yet or failed to read, or the key has no location.

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::KillSwitchSettings;
 
-/// Why the switch is open.
+/// The cause that opened the switch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Trigger {
   /// Too many Vault errors; closes after a successful probe.

@@ -16,14 +16,15 @@ use crate::mapping::{Kind, Lookup, Plan};
 use crate::routing::{self, Decision, Route};
 use crate::vault::{Client, TokenInfo};
 
-/// Where a managed key's reads are answered from, with the value when it
-/// comes from the cache.
+/// The source of a managed key's reads, with the value when it comes from
+/// the cache.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Served {
   Vault(String),
   /// A cached value past its TTL, served while refreshes fail.
   Stale(String),
-  /// The real environment; `fallback` when Vault should have answered.
+  /// The real environment. `fallback` is set when Vault should have
+  /// supplied the value.
   Env {
     fallback: bool,
   },

@@ -215,7 +215,7 @@ fn newly_listed(now: &[String], earlier: &[String]) -> Vec<String> {
 
 /// Groups the plan's paths by the document they name, once the mount's KV
 /// version is known; until then each path stands for itself.
-fn document_groups(engine: &Engine) -> BTreeMap<String, Vec<String>> {
+pub fn document_groups(engine: &Engine) -> BTreeMap<String, Vec<String>> {
   let paths = engine
     .plan
     .read()

@@ -153,7 +153,7 @@ impl Engine {
     let repeated = failing.insert(what.to_string(), reason.clone()).as_ref() == Some(&reason);
     drop(failing);
     if !known {
-      let next = if self.cache.documents().is_empty() {
+      let next = if self.cache.is_empty() {
         "serving environment values"
       } else {
         "serving cached values until they expire, then environment values"

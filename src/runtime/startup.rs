@@ -2,14 +2,14 @@
 //! within the startup timeout, on the JavaScript thread that loads the
 //! preloader. Whatever is late keeps loading in the background.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tracing::{debug, error, info, warn};
 
-use super::refresh::fetch_groups;
+use super::refresh::{document_groups, fetch_groups};
 use super::{engine::Engine, logging, refresh, runtime, STARTED};
 use crate::audit;
 use crate::config::{self, parse_bool, Context, Mode, CREDENTIAL_VARS};
@@ -19,7 +19,7 @@ use crate::vault::Client;
 /// Exit code for a strict-mode failure: `EX_CONFIG` from sysexits.h.
 pub const EXIT_CONFIG: u32 = 78;
 
-/// What startup tells the JavaScript side.
+/// The outcome of startup, returned to the JavaScript side.
 #[derive(Debug, Clone, Default)]
 pub struct Outcome {
   /// The proxy is installed only when the preloader manages keys.
@@ -32,7 +32,7 @@ pub struct Outcome {
   pub children_env_only: bool,
 }
 
-/// The program as the preloader sees it when it loads.
+/// The program's environment, working directory and main script.
 pub struct StartRequest {
   pub env: HashMap<String, String>,
   pub cwd: PathBuf,
@@ -165,7 +165,7 @@ fn start_once(request: &StartRequest) -> (Outcome, Option<Arc<Engine>>) {
     return (exit(), Some(engine));
   }
   // Keys whose documents were not read are covered by the read's own
-  // message; these are the ones Vault answered for without a value.
+  // message. These are the keys missing from documents Vault returned.
   let (references, others) = split_references(&engine, &view.missing);
   if !others.is_empty() {
     warn!(
@@ -305,20 +305,19 @@ async fn load_all(engine: Arc<Engine>, client: Arc<Client>) {
   if logged_in.is_err() {
     return;
   }
+
   // Mount lookups first, one per mount, so that every spelling of a
   // document is known before the reads, which then all go out together:
-  // a slow document no longer holds the others back.
+  // a slow document no longer delays the others.
   for path in &paths {
     if client.canonical(path).is_none() && client.learn_mount(path).await.is_err() {
       break;
     }
   }
-  let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
-  for path in paths {
-    let name = client.canonical(&path).unwrap_or_else(|| path.clone());
-    groups.entry(name).or_default().push(path);
-  }
+
+  let groups = document_groups(&engine);
   fetch_groups(&engine, &groups.into_values().collect::<Vec<_>>()).await;
+
   // Publishes paths that arrive after the startup timeout; at startup the
   // caller rebuilds again, which costs one more generation and no request.
   engine.rebuild();

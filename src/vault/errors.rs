@@ -11,11 +11,7 @@ pub fn describe(error: &ClientError) -> String {
   if let ClientError::APIError { code, errors } = error {
     return api_message(*code, errors);
   }
-  let mut cause: &dyn std::error::Error = error;
-  while let Some(next) = cause.source() {
-    cause = next;
-  }
-  cause.to_string()
+  innermost(error)
 }
 
 fn api_message(code: u16, errors: &[String]) -> String {
